@@ -89,6 +89,10 @@ pub enum Error {
         source: image::ImageError,
     },
 
+    /// The research-data folder could not be found.
+    #[error("data folder not found: {0}. Set MIEN_DATA to the folder that holds fer2013/")]
+    DataDirNotFound(String),
+
     /// A face detector failed.
     #[error("face detector {detector} failed: {source}")]
     Detection {

@@ -8,6 +8,7 @@
 //! - [`Preprocessing`]: image → `[N, C, H, W]` tensor and back, as a value saved with a model.
 //! - [`Backbone`] and [`FaceDetector`]: the traits that make architectures and detectors pluggable.
 //! - [`select_device`]: the one place where Cargo features and `MIEN_DEVICE` pick a backend.
+//! - [`data_dir()`]: where research data is read from (`MIEN_DATA`, default `../shared`).
 //!
 //! ```
 //! use mien_core::{select_device, Preprocessing};
@@ -20,6 +21,7 @@
 //! ```
 
 mod backbone;
+pub mod data_dir;
 mod detector;
 pub mod device;
 mod emotion;
@@ -29,13 +31,14 @@ mod image_io;
 mod preprocess;
 
 pub use backbone::{Backbone, InputShape};
+pub use data_dir::data_dir;
 pub use detector::{FaceDetector, WholeImage};
 pub use device::{DeviceChoice, device_for, select_device};
 pub use emotion::{Emotion, EmotionProbabilities, LabelSet};
 pub use error::Error;
 pub use face_box::FaceBox;
 pub use image_io::open_image;
-pub use preprocess::{ColorMode, PixelRange, Preprocessing, ResizeFilter};
+pub use preprocess::{ColorMode, PixelRange, Preprocessing, ResizeFilter, read_f32};
 
 /// Re-exported so that users of mien's types need not depend on these crates themselves.
 pub use burn;

@@ -324,7 +324,7 @@ impl Preprocessing {
         device: &Device,
     ) -> Result<Tensor<4>, Error> {
         let per_image = self.values_per_image();
-        if values.is_empty() || values.len() % per_image != 0 {
+        if values.is_empty() || !values.len().is_multiple_of(per_image) {
             return Err(Error::ShapeMismatch {
                 expected: format!("a multiple of {per_image} values (C×H×W)"),
                 actual: format!("{} values", values.len()),
@@ -349,11 +349,7 @@ impl Preprocessing {
                 actual: format!("{dims:?}"),
             });
         }
-        let values = tensor
-            .into_data()
-            .convert::<f32>()
-            .try_into_vec::<f32>()
-            .map_err(|e| Error::TensorData(format!("{e:?}")))?;
+        let values = read_f32(tensor)?;
         let plane = h * w;
         let scale = self.range.scale();
         let to_u8 = |v: f32, channel: usize| {
@@ -383,6 +379,18 @@ impl Preprocessing {
             .collect();
         Ok(images)
     }
+}
+
+/// Reads a tensor's values back to the host as `f32`, in row-major order.
+///
+/// # Errors
+/// [`Error::TensorData`] when the backend cannot read the data or convert it to `f32`.
+pub fn read_f32<const D: usize>(tensor: Tensor<D>) -> Result<Vec<f32>, Error> {
+    tensor
+        .try_into_data()
+        .map_err(|e| Error::TensorData(format!("{e:?}")))?
+        .try_into_vec_as::<f32>()
+        .map_err(|e| Error::TensorData(format!("{e:?}")))
 }
 
 fn check_not_empty(width: u32, height: u32) -> Result<(), Error> {

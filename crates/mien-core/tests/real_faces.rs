@@ -1,0 +1,53 @@
+//! Preprocessing on real FER2013 faces read from `$MIEN_DATA/fer2013` (default `../shared`).
+//!
+//! Decoding must be pixel-exact (checked against the SHA-1 of the raw pixels in
+//! `labels.csv`), and image → tensor → image must give the same pixels back.
+
+use std::path::PathBuf;
+
+use mien_core::{Preprocessing, data_dir, device, open_image};
+use sha1_smol::Sha1;
+
+/// The first `n` PublicTest rows of `labels.csv`: (image path, pixel SHA-1).
+fn public_test_rows(n: usize) -> Vec<(PathBuf, String)> {
+    let root = data_dir()
+        .expect("FER2013 data (set MIEN_DATA)")
+        .join("fer2013");
+    let labels = std::fs::read_to_string(root.join("labels.csv")).expect("fer2013/labels.csv");
+    labels
+        .lines()
+        .skip(1)
+        .map(|line| line.split(',').collect::<Vec<_>>())
+        .filter(|fields| fields[1] == "PublicTest")
+        .take(n)
+        .map(|fields| (root.join(fields[4]), fields[5].to_owned()))
+        .collect()
+}
+
+#[test]
+fn fer2013_faces_decode_exactly_and_survive_the_tensor_round_trip() {
+    let rows = public_test_rows(16);
+    assert_eq!(rows.len(), 16);
+    let faces: Vec<_> = rows
+        .iter()
+        .map(|(path, sha1)| {
+            let face = open_image(path).unwrap().to_luma8();
+            assert_eq!(face.dimensions(), (48, 48), "{}", path.display());
+            assert_eq!(
+                &Sha1::from(face.as_raw()).digest().to_string(),
+                sha1,
+                "{}",
+                path.display()
+            );
+            face
+        })
+        .collect();
+
+    let pre = Preprocessing::default().with_mean_std(vec![0.5], vec![0.25]);
+    let tensor = pre.gray_batch(&faces, &device::cpu()).unwrap();
+    assert_eq!(tensor.dims(), [16, 1, 48, 48]);
+    let back = pre.images_from_tensor(tensor).unwrap();
+    for (face, restored) in faces.iter().zip(back) {
+        assert_eq!(face, &restored.to_luma8());
+    }
+}
