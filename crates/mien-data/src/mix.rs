@@ -169,6 +169,29 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn mixing_keeps_shapes_value_ranges_and_distributions(
+            n in 2usize..6, cutmix in proptest::bool::ANY, seed in proptest::num::u64::ANY,
+            alpha in 0.1f32..2.0,
+        ) {
+            let (c, h, w, k) = (1, 6, 5, 3);
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            let mut images: Vec<f32> = (0..n * c * h * w).map(|_| rng.random_range(-2.0..3.0)).collect();
+            let mut targets: Vec<f32> = (0..n).flat_map(|i| (0..k).map(move |j| if j == i % k { 1.0 } else { 0.0 })).collect();
+            let (lo, hi) = images.iter().fold((f32::MAX, f32::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+            let mix = if cutmix { BatchMix::Cutmix { alpha, p: 1.0 } } else { BatchMix::Mixup { alpha, p: 1.0 } };
+            let lambda = mix.apply(&mut images, &mut targets, n, (c, h, w), &mut rng).unwrap();
+            proptest::prop_assert!((0.0..=1.0).contains(&lambda));
+            proptest::prop_assert_eq!(images.len(), n * c * h * w);
+            proptest::prop_assert!(images.iter().all(|&v| v >= lo - 1e-5 && v <= hi + 1e-5));
+            for row in targets.chunks(k) {
+                proptest::prop_assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+                proptest::prop_assert!(row.iter().all(|&p| (0.0..=1.0 + 1e-6).contains(&p)));
+            }
+        }
+    }
+
     #[test]
     fn zero_probability_and_single_face_batches_are_untouched() {
         let mut images = vec![0.5; 8];

@@ -214,6 +214,19 @@ fn kaggle_folders_take_class_from_folder_and_split_from_name() {
     // The text file is not silently dropped: it is reported.
     assert_eq!(loaded.skipped.len(), 1);
     assert!(loaded.skipped[0].location.ends_with("notes.txt"));
+
+    // Nor is a folder that is not a FER2013 class.
+    save(&dir.0.join("train/contempt/Training_x.png"), &face(1));
+    let loaded = load(&dir.0, &LoadOptions::default()).unwrap();
+    assert_eq!(loaded.dataset.len(), 21);
+    assert!(
+        loaded
+            .skipped
+            .iter()
+            .any(|s| s.location.ends_with("train/contempt")),
+        "{:?}",
+        loaded.skipped
+    );
 }
 
 #[test]

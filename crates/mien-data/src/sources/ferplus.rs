@@ -5,7 +5,7 @@
 //!
 //! FER+ has no FER2013 labels: use a FER+ [`crate::LabelMode`].
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use crate::load::{
@@ -25,11 +25,14 @@ pub fn load(root: &Path, options: &LoadOptions) -> Result<Loaded, DataError> {
     let mut jobs = Vec::new();
     let mut skipped = Vec::new();
     let mut missing = Vec::new();
+    let mut seen = HashSet::new();
+    let mut present = Vec::new();
     for split in Split::ALL {
         let dir = root.join(split.ferplus_folder());
         if !dir.is_dir() {
             continue;
         }
+        present.push(split);
         for path in super::kaggle_folders::sorted_files(&dir)? {
             let name = path
                 .file_name()
@@ -45,7 +48,9 @@ pub fn load(root: &Path, options: &LoadOptions) -> Result<Loaded, DataError> {
                 }
                 continue;
             }
-            match votes.get(&(split, name)) {
+            let key = (split, name);
+            seen.insert(key.clone());
+            match votes.get(&key) {
                 Some(&votes) => jobs.push(ImageJob {
                     record: FaceRecord {
                         split,

@@ -31,6 +31,7 @@ pub fn load(root: &Path, options: &LoadOptions) -> Result<Loaded, DataError> {
             continue;
         }
         let folder_split: Split = split_dir.parse().expect("train and test are split names");
+        skipped.extend(unexpected_entries(&dir)?);
         for (label, emotion) in LabelSet::Fer2013.emotions().iter().enumerate() {
             let class_dir = dir.join(emotion.name());
             if !class_dir.is_dir() {
@@ -74,6 +75,31 @@ pub fn load(root: &Path, options: &LoadOptions) -> Result<Loaded, DataError> {
         root,
         "expected train/<class>/*.png|jpg and test/<class>/*",
     )
+}
+
+/// Entries of a split folder that are not class folders: reported, never silently ignored.
+fn unexpected_entries(dir: &Path) -> Result<Vec<Skipped>, DataError> {
+    let classes: Vec<&str> = LabelSet::Fer2013
+        .emotions()
+        .iter()
+        .map(|e| e.name())
+        .collect();
+    let mut unexpected = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| DataError::io(dir, e))? {
+        let path = entry.map_err(|e| DataError::io(dir, e))?.path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        if !(path.is_dir() && classes.contains(&name)) {
+            unexpected.push(Skipped {
+                location: path.display().to_string(),
+                problem: format!("not one of the class folders {}", classes.join(", ")),
+            });
+        }
+    }
+    unexpected.sort_by(|a, b| a.location.cmp(&b.location));
+    Ok(unexpected)
 }
 
 /// The files of a folder, sorted by name so that loading order is reproducible.
