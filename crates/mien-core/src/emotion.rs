@@ -87,7 +87,7 @@ impl Emotion {
 
 impl fmt::Display for Emotion {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        f.pad(self.name())
     }
 }
 
@@ -180,7 +180,7 @@ impl LabelSet {
 
 impl fmt::Display for LabelSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+        f.pad(match self {
             LabelSet::Fer2013 => "fer2013",
             LabelSet::FerPlus => "ferplus",
         })
@@ -337,6 +337,12 @@ mod tests {
             );
         }
         assert_eq!(LabelSet::Fer2013.convert_index(7, LabelSet::FerPlus), None);
+    }
+
+    #[test]
+    fn display_honours_width_and_alignment() {
+        assert_eq!(format!("[{:>8}]", Emotion::Sad), "[     sad]");
+        assert_eq!(format!("[{:<9}]", LabelSet::FerPlus), "[ferplus  ]");
     }
 
     #[test]

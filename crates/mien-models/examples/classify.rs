@@ -1,4 +1,5 @@
-//! Runs the baseline CNN on face images and prints each one's emotion probabilities.
+//! Runs a backbone (the baseline CNN by default) with an emotion head on face images and
+//! prints each one's emotion probabilities.
 //!
 //! ```text
 //! cargo run --release -p mien-models --example classify -- [IMAGE]...
@@ -20,9 +21,9 @@ use mien_core::{
     EmotionProbabilities, LabelSet, Preprocessing, open_image, read_f32, select_device,
 };
 use mien_models::ClassifierConfig;
-use mien_models::backbones::BaselineCnnConfig;
+use mien_models::registry::Architecture;
 
-/// Classify the expression of face images with the baseline CNN.
+/// Classify the expression of face images with any mien backbone.
 #[derive(Parser, Debug)]
 struct Args {
     /// Face images (PNG or JPEG, any size or colour); a synthetic face when none are given.
@@ -30,6 +31,10 @@ struct Args {
     /// Class set of the head: fer2013 (7 classes) or ferplus (8).
     #[arg(long, default_value = "fer2013")]
     label_set: LabelSet,
+    /// Backbone architecture (baseline_cnn, attention_cnn, multi_scale, hybrid_transformer,
+    /// region_ensemble, vit_tiny, resnet18, mini_xception).
+    #[arg(long, default_value = "baseline_cnn")]
+    arch: Architecture,
     /// Seed of the weight initialisation.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -48,11 +53,12 @@ fn main() -> ExitCode {
 fn run(args: Args) -> Result<(), mien_core::Error> {
     let device = select_device()?;
     device.seed(args.seed);
-    let backbone = BaselineCnnConfig::new().init(&device);
+    let backbone = args.arch.default_config().init(&device);
     let model = ClassifierConfig::new(args.label_set.num_classes()).init(backbone, &device);
     let preprocessing = Preprocessing::default();
     println!(
-        "device {device:?}; baseline CNN, {} parameters, random weights (seed {})",
+        "device {device:?}; {}, {} parameters, random weights (seed {})",
+        args.arch,
         model.num_params(),
         args.seed
     );
@@ -81,7 +87,7 @@ fn run(args: Args) -> Result<(), mien_core::Error> {
         .label_set
         .emotions()
         .iter()
-        .map(|e| format!("{e:>8}"))
+        .map(|e| format!("{e:>9}"))
         .collect();
     println!("{:<40} {:>8} {}", "image", "top", header.join(""));
     for (name, row) in names
@@ -93,7 +99,7 @@ fn run(args: Args) -> Result<(), mien_core::Error> {
         let cells: Vec<_> = probs
             .as_slice()
             .iter()
-            .map(|p| format!("{p:>8.3}"))
+            .map(|p| format!("{p:>9.3}"))
             .collect();
         println!("{name:<40} {top:>8} {}", cells.join(""));
     }

@@ -16,9 +16,13 @@
 //! ```
 
 pub mod backbones;
-mod classifier;
+mod heads;
+pub mod registry;
 
-pub use classifier::{Classifier, ClassifierConfig};
+pub use heads::{
+    Classifier, ClassifierConfig, MultiTask, MultiTaskConfig, MultiTaskOutput, SmileRegressor,
+    SmileRegressorConfig,
+};
 
 #[cfg(test)]
 mod tests;

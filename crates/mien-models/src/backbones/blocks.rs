@@ -1,0 +1,95 @@
+//! Building blocks shared by several backbones.
+
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
+use burn::nn::{BatchNorm, BatchNormConfig, Dropout, DropoutConfig, PaddingConfig2d, Relu};
+use burn::prelude::*;
+
+/// Two 3×3 convolutions with batch norm and ReLU, then 2×2 max pooling and dropout.
+#[derive(Module, Debug)]
+pub struct ConvBlock {
+    conv1: Conv2d,
+    norm1: BatchNorm,
+    conv2: Conv2d,
+    norm2: BatchNorm,
+    pool: MaxPool2d,
+    dropout: Dropout,
+    activation: Relu,
+}
+
+impl ConvBlock {
+    /// A block from `in_channels` to `out_channels`, with `dropout` after pooling.
+    pub fn new(in_channels: usize, out_channels: usize, dropout: f64, device: &Device) -> Self {
+        let conv = |i, o| {
+            Conv2dConfig::new([i, o], [3, 3])
+                .with_padding(PaddingConfig2d::Same)
+                .init(device)
+        };
+        Self {
+            conv1: conv(in_channels, out_channels),
+            norm1: BatchNormConfig::new(out_channels).init(device),
+            conv2: conv(out_channels, out_channels),
+            norm2: BatchNormConfig::new(out_channels).init(device),
+            pool: MaxPool2dConfig::new([2, 2]).init(),
+            dropout: DropoutConfig::new(dropout).init(),
+            activation: Relu::new(),
+        }
+    }
+
+    /// Output channels.
+    pub fn out_channels(&self) -> usize {
+        self.conv2.weight.dims()[0]
+    }
+
+    /// `[N, C_in, H, W] -> [N, C_out, H / 2, W / 2]`
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let x = self
+            .activation
+            .forward(self.norm1.forward(self.conv1.forward(x)));
+        let x = self
+            .activation
+            .forward(self.norm2.forward(self.conv2.forward(x)));
+        self.dropout.forward(self.pool.forward(x))
+    }
+}
+
+/// Convolution blocks in sequence, each halving the resolution, optionally globally pooled.
+#[derive(Module, Debug)]
+pub struct ConvStack {
+    blocks: Vec<ConvBlock>,
+    pool: AdaptiveAvgPool2d,
+}
+
+impl ConvStack {
+    /// One [`ConvBlock`] per entry of `channels`, starting from `in_channels`.
+    pub fn new(in_channels: usize, channels: &[usize], dropout: f64, device: &Device) -> Self {
+        let mut previous = in_channels;
+        let blocks = channels
+            .iter()
+            .map(|&out| {
+                let block = ConvBlock::new(previous, out, dropout, device);
+                previous = out;
+                block
+            })
+            .collect();
+        Self {
+            blocks,
+            pool: AdaptiveAvgPool2dConfig::new([1, 1]).init(),
+        }
+    }
+
+    /// Channels of the last block's output.
+    pub fn out_channels(&self) -> usize {
+        self.blocks.last().map_or(0, |b| b.out_channels())
+    }
+
+    /// `[N, C_in, H, W] -> [N, C_out, H / 2^k, W / 2^k]` for `k` blocks.
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        self.blocks.iter().fold(x, |x, block| block.forward(x))
+    }
+
+    /// `[N, C_in, H, W] -> [N, C_out]`, globally average-pooled.
+    pub fn forward_pooled(&self, x: Tensor<4>) -> Tensor<2> {
+        self.pool.forward(self.forward(x)).flatten::<2>(1, 3)
+    }
+}

@@ -1,0 +1,183 @@
+//! mini-Xception (Arriaga, Valdenegro-Toro & Plöger, 2017): the classic small FER2013 model.
+//!
+//! A two-convolution stem, then four residual modules of depthwise-separable convolutions
+//! (16, 32, 64, 128 filters), each halving the resolution with a strided 1×1 shortcut.
+//! The paper ends with a 3×3 convolution to the classes and global pooling; here global
+//! pooling gives a 128-dimensional feature vector and the class head is mien's linear head.
+//!
+//! 48×48×1 input: 48 → 46 → 44 (stem, valid) → 22 → 11 → 6 → 3 (modules). Parameters with
+//! the defaults: 48,880 trainable in the backbone (50,352 counting batch norm's running
+//! statistics, as burn's `num_params` does); a 7-class head adds 903.
+
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
+use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d, Relu};
+use burn::prelude::*;
+use mien_core::{Backbone, InputShape};
+
+/// Configuration of [`MiniXception`].
+#[derive(Config, Debug)]
+pub struct MiniXceptionConfig {
+    /// The input the network is built for.
+    #[config(default = "InputShape::FER2013")]
+    pub input: InputShape,
+    /// Channels of the two stem convolutions.
+    #[config(default = 8)]
+    pub stem_channels: usize,
+    /// Filters of the residual modules; the last is the feature dimension.
+    #[config(default = "vec![16, 32, 64, 128]")]
+    pub module_channels: Vec<usize>,
+}
+
+impl MiniXceptionConfig {
+    /// Builds the network with freshly initialised weights on `device`.
+    pub fn init(&self, device: &Device) -> MiniXception {
+        let stem = [
+            ConvBn::new(self.input.channels, self.stem_channels, device),
+            ConvBn::new(self.stem_channels, self.stem_channels, device),
+        ];
+        let mut channels = self.stem_channels;
+        let modules = self
+            .module_channels
+            .iter()
+            .map(|&out| {
+                let module = XceptionModule::new(channels, out, device);
+                channels = out;
+                module
+            })
+            .collect();
+        MiniXception {
+            stem: stem.into(),
+            modules,
+            pool: AdaptiveAvgPool2dConfig::new([1, 1]).init(),
+            activation: Relu::new(),
+            feature_dim: channels,
+            input: self.input,
+        }
+    }
+}
+
+/// A valid 3×3 convolution without bias, followed by batch norm.
+#[derive(Module, Debug)]
+pub struct ConvBn {
+    conv: Conv2d,
+    norm: BatchNorm,
+}
+
+impl ConvBn {
+    fn new(in_channels: usize, out_channels: usize, device: &Device) -> Self {
+        Self {
+            conv: Conv2dConfig::new([in_channels, out_channels], [3, 3])
+                .with_bias(false)
+                .init(device),
+            norm: BatchNormConfig::new(out_channels).init(device),
+        }
+    }
+
+    /// `[N, C_in, H, W] -> [N, C_out, H - 2, W - 2]`
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        self.norm.forward(self.conv.forward(x))
+    }
+}
+
+/// A depthwise 3×3 convolution followed by a pointwise 1×1 one, both without bias
+/// (Keras' `SeparableConv2D(use_bias=False)`), then batch norm.
+#[derive(Module, Debug)]
+pub struct SeparableConvBn {
+    depthwise: Conv2d,
+    pointwise: Conv2d,
+    norm: BatchNorm,
+}
+
+impl SeparableConvBn {
+    fn new(in_channels: usize, out_channels: usize, device: &Device) -> Self {
+        Self {
+            depthwise: Conv2dConfig::new([in_channels, in_channels], [3, 3])
+                .with_groups(in_channels)
+                .with_padding(PaddingConfig2d::Same)
+                .with_bias(false)
+                .init(device),
+            pointwise: Conv2dConfig::new([in_channels, out_channels], [1, 1])
+                .with_bias(false)
+                .init(device),
+            norm: BatchNormConfig::new(out_channels).init(device),
+        }
+    }
+
+    /// `[N, C_in, H, W] -> [N, C_out, H, W]`
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        self.norm
+            .forward(self.pointwise.forward(self.depthwise.forward(x)))
+    }
+}
+
+/// Two separable convolutions and a strided max pool, plus a strided 1×1 shortcut.
+#[derive(Module, Debug)]
+pub struct XceptionModule {
+    shortcut: Conv2d,
+    shortcut_norm: BatchNorm,
+    separable1: SeparableConvBn,
+    separable2: SeparableConvBn,
+    pool: MaxPool2d,
+    activation: Relu,
+}
+
+impl XceptionModule {
+    fn new(in_channels: usize, out_channels: usize, device: &Device) -> Self {
+        Self {
+            shortcut: Conv2dConfig::new([in_channels, out_channels], [1, 1])
+                .with_stride([2, 2])
+                .with_bias(false)
+                .init(device),
+            shortcut_norm: BatchNormConfig::new(out_channels).init(device),
+            separable1: SeparableConvBn::new(in_channels, out_channels, device),
+            separable2: SeparableConvBn::new(out_channels, out_channels, device),
+            pool: MaxPool2dConfig::new([3, 3])
+                .with_strides([2, 2])
+                .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+                .init(),
+            activation: Relu::new(),
+        }
+    }
+
+    /// `[N, C_in, H, W] -> [N, C_out, ⌈H / 2⌉, ⌈W / 2⌉]`
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let residual = self.shortcut_norm.forward(self.shortcut.forward(x.clone()));
+        let x = self.activation.forward(self.separable1.forward(x));
+        let x = self.pool.forward(self.separable2.forward(x));
+        x + residual
+    }
+}
+
+/// The mini-Xception backbone; see the [module docs](self).
+#[derive(Module, Debug)]
+pub struct MiniXception {
+    stem: Vec<ConvBn>,
+    modules: Vec<XceptionModule>,
+    pool: AdaptiveAvgPool2d,
+    activation: Relu,
+    #[module(skip)]
+    feature_dim: usize,
+    #[module(skip)]
+    input: InputShape,
+}
+
+impl Backbone for MiniXception {
+    /// `[N, C, H, W] -> [N, 128]`
+    fn features(&self, images: Tensor<4>) -> Tensor<2> {
+        let x = self
+            .stem
+            .iter()
+            .fold(images, |x, conv| self.activation.forward(conv.forward(x)));
+        let x = self.modules.iter().fold(x, |x, module| module.forward(x));
+        self.pool.forward(x).flatten::<2>(1, 3)
+    }
+
+    fn feature_dim(&self) -> usize {
+        self.feature_dim
+    }
+
+    fn input_shape(&self) -> InputShape {
+        self.input
+    }
+}

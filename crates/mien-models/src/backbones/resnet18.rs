@@ -1,0 +1,149 @@
+//! ResNet-18 (He et al., CVPR 2016) with a stem adapted to 48×48 faces.
+//!
+//! ImageNet's stem (7×7 stride-2 convolution and max pooling) would shrink a 48×48 face to
+//! 12×12 before the first residual stage; like the CIFAR variants, this one uses a single 3×3
+//! stride-1 convolution, so the four stages see 48, 24, 12 and 6 pixels. Stages of two basic
+//! blocks with 64, 128, 256, 512 channels; global pooling gives 512 features.
+//!
+//! With the defaults the backbone has 11,168,832 trainable parameters (for grayscale input).
+
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig};
+use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d, Relu};
+use burn::prelude::*;
+use mien_core::{Backbone, InputShape};
+
+/// Configuration of [`ResNet18`].
+#[derive(Config, Debug)]
+pub struct ResNet18Config {
+    /// The input the network is built for.
+    #[config(default = "InputShape::FER2013")]
+    pub input: InputShape,
+    /// Channels of the four stages; the last is the feature dimension.
+    #[config(default = "[64, 128, 256, 512]")]
+    pub stage_channels: [usize; 4],
+}
+
+impl ResNet18Config {
+    /// Builds the network with freshly initialised weights on `device`.
+    pub fn init(&self, device: &Device) -> ResNet18 {
+        let [c1, ..] = self.stage_channels;
+        let mut in_channels = c1;
+        let stages = self
+            .stage_channels
+            .iter()
+            .enumerate()
+            .map(|(i, &out)| {
+                let stride = if i == 0 { 1 } else { 2 };
+                let first = BasicBlock::new(in_channels, out, stride, device);
+                in_channels = out;
+                vec![first, BasicBlock::new(out, out, 1, device)]
+            })
+            .collect();
+        ResNet18 {
+            stem: conv3x3(self.input.channels, c1, 1, device),
+            stem_norm: BatchNormConfig::new(c1).init(device),
+            stages,
+            pool: AdaptiveAvgPool2dConfig::new([1, 1]).init(),
+            activation: Relu::new(),
+            feature_dim: in_channels,
+            input: self.input,
+        }
+    }
+}
+
+fn conv3x3(in_channels: usize, out_channels: usize, stride: usize, device: &Device) -> Conv2d {
+    Conv2dConfig::new([in_channels, out_channels], [3, 3])
+        .with_stride([stride, stride])
+        .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+        .with_bias(false)
+        .init(device)
+}
+
+/// The projection shortcut of a block that changes resolution or width: 1×1 conv + BN.
+#[derive(Module, Debug)]
+pub struct Downsample {
+    conv: Conv2d,
+    norm: BatchNorm,
+}
+
+/// Two 3×3 convolutions with batch norm and an identity (or projected) shortcut.
+#[derive(Module, Debug)]
+pub struct BasicBlock {
+    conv1: Conv2d,
+    norm1: BatchNorm,
+    conv2: Conv2d,
+    norm2: BatchNorm,
+    downsample: Option<Downsample>,
+    activation: Relu,
+}
+
+impl BasicBlock {
+    fn new(in_channels: usize, out_channels: usize, stride: usize, device: &Device) -> Self {
+        let downsample = (stride != 1 || in_channels != out_channels).then(|| Downsample {
+            conv: Conv2dConfig::new([in_channels, out_channels], [1, 1])
+                .with_stride([stride, stride])
+                .with_bias(false)
+                .init(device),
+            norm: BatchNormConfig::new(out_channels).init(device),
+        });
+        Self {
+            conv1: conv3x3(in_channels, out_channels, stride, device),
+            norm1: BatchNormConfig::new(out_channels).init(device),
+            conv2: conv3x3(out_channels, out_channels, 1, device),
+            norm2: BatchNormConfig::new(out_channels).init(device),
+            downsample,
+            activation: Relu::new(),
+        }
+    }
+
+    /// `[N, C_in, H, W] -> [N, C_out, H / stride, W / stride]`
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let identity = match &self.downsample {
+            Some(d) => d.norm.forward(d.conv.forward(x.clone())),
+            None => x.clone(),
+        };
+        let out = self
+            .activation
+            .forward(self.norm1.forward(self.conv1.forward(x)));
+        let out = self.norm2.forward(self.conv2.forward(out));
+        self.activation.forward(out + identity)
+    }
+}
+
+/// The ResNet-18 backbone; see the [module docs](self).
+#[derive(Module, Debug)]
+pub struct ResNet18 {
+    stem: Conv2d,
+    stem_norm: BatchNorm,
+    stages: Vec<Vec<BasicBlock>>,
+    pool: AdaptiveAvgPool2d,
+    activation: Relu,
+    #[module(skip)]
+    feature_dim: usize,
+    #[module(skip)]
+    input: InputShape,
+}
+
+impl Backbone for ResNet18 {
+    /// `[N, C, H, W] -> [N, 512]`
+    fn features(&self, images: Tensor<4>) -> Tensor<2> {
+        let x = self
+            .activation
+            .forward(self.stem_norm.forward(self.stem.forward(images)));
+        let x = self
+            .stages
+            .iter()
+            .flatten()
+            .fold(x, |x, block| block.forward(x));
+        self.pool.forward(x).flatten::<2>(1, 3)
+    }
+
+    fn feature_dim(&self) -> usize {
+        self.feature_dim
+    }
+
+    fn input_shape(&self) -> InputShape {
+        self.input
+    }
+}
