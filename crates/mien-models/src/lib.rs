@@ -18,6 +18,7 @@
 pub mod backbones;
 mod heads;
 pub mod registry;
+pub mod weights;
 
 pub use heads::{
     Classifier, ClassifierConfig, MultiTask, MultiTaskConfig, MultiTaskOutput, SmileRegressor,
