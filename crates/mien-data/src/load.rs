@@ -309,22 +309,15 @@ pub(crate) fn parse_votes(
     first: usize,
     path: &Path,
 ) -> Result<crate::Votes, DataError> {
-    const NAMES: [&str; 10] = [
-        "neutral",
-        "happiness",
-        "surprise",
-        "sadness",
-        "anger",
-        "disgust",
-        "fear",
-        "contempt",
-        "unknown",
-        "NF",
-    ];
+    let emotions = mien_core::LabelSet::FerPlus
+        .emotions()
+        .iter()
+        .map(|e| e.ferplus_name());
+    let names = emotions.chain(["unknown", "NF"]);
     let mut votes = [0u8; 10];
-    for (k, name) in NAMES.iter().enumerate() {
+    for ((k, name), vote) in names.enumerate().zip(&mut votes) {
         let text = field(record, first + k, name, path)?;
-        votes[k] = text.parse().map_err(|_| DataError::BadRow {
+        *vote = text.parse().map_err(|_| DataError::BadRow {
             path: path.to_owned(),
             line: line_of(record),
             problem: format!("vote count {name} = {text:?} is not a whole number 0-255"),

@@ -2,6 +2,7 @@
 
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
+use burn::nn::transformer::{TransformerEncoder, TransformerEncoderConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Dropout, DropoutConfig, PaddingConfig2d, Relu};
 use burn::prelude::*;
 
@@ -92,4 +93,20 @@ impl ConvStack {
     pub fn forward_pooled(&self, x: Tensor<4>) -> Tensor<2> {
         self.pool.forward(self.forward(x)).flatten::<2>(1, 3)
     }
+}
+
+/// A pre-norm Transformer encoder (layer norm before attention and MLP, as ViT), the token
+/// mixer of the attention-based backbones: `[N, T, d_model] -> [N, T, d_model]`.
+pub fn pre_norm_encoder(
+    d_model: usize,
+    mlp_dim: usize,
+    heads: usize,
+    depth: usize,
+    dropout: f64,
+    device: &Device,
+) -> TransformerEncoder {
+    TransformerEncoderConfig::new(d_model, mlp_dim, heads, depth)
+        .with_dropout(dropout)
+        .with_norm_first(true)
+        .init(device)
 }

@@ -12,14 +12,12 @@
 
 use burn::module::Param;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
-use burn::nn::transformer::{
-    TransformerEncoder, TransformerEncoderConfig, TransformerEncoderInput,
-};
+use burn::nn::transformer::{TransformerEncoder, TransformerEncoderInput};
 use burn::nn::{Initializer, LayerNorm, LayerNormConfig};
 use burn::prelude::*;
 use mien_core::{Backbone, InputShape};
 
-use super::blocks::ConvStack;
+use super::blocks::{ConvStack, pre_norm_encoder};
 
 /// Configuration of [`HybridTransformer`].
 #[derive(Config, Debug)]
@@ -71,15 +69,14 @@ impl HybridTransformerConfig {
                 std: 0.02,
             }
             .init([1, gh * gw, self.d_model], device),
-            encoder: TransformerEncoderConfig::new(
+            encoder: pre_norm_encoder(
                 self.d_model,
                 self.mlp_dim,
                 self.heads,
                 self.depth,
-            )
-            .with_dropout(self.dropout)
-            .with_norm_first(true)
-            .init(device),
+                self.dropout,
+                device,
+            ),
             norm: LayerNormConfig::new(self.d_model).init(device),
             input: self.input,
         }

@@ -10,12 +10,12 @@
 
 use burn::module::Param;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
-use burn::nn::transformer::{
-    TransformerEncoder, TransformerEncoderConfig, TransformerEncoderInput,
-};
+use burn::nn::transformer::{TransformerEncoder, TransformerEncoderInput};
 use burn::nn::{Initializer, LayerNorm, LayerNormConfig};
 use burn::prelude::*;
 use mien_core::{Backbone, InputShape};
+
+use super::blocks::pre_norm_encoder;
 
 /// Configuration of [`VitTiny`].
 #[derive(Config, Debug)]
@@ -63,15 +63,14 @@ impl VitTinyConfig {
                 .init(device),
             cls_token: trunc_normal.init([1, 1, self.d_model], device),
             pos_embed: trunc_normal.init([1, self.num_patches() + 1, self.d_model], device),
-            encoder: TransformerEncoderConfig::new(
+            encoder: pre_norm_encoder(
                 self.d_model,
                 self.mlp_dim,
                 self.heads,
                 self.depth,
-            )
-            .with_dropout(self.dropout)
-            .with_norm_first(true)
-            .init(device),
+                self.dropout,
+                device,
+            ),
             norm: LayerNormConfig::new(self.d_model).init(device),
             input: self.input,
         }
