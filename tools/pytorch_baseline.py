@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""PyTorch reference for mien's baseline CNN benchmark (not part of the test suite).
+
+Builds the same network as `mien_models::backbones::BaselineCnnConfig::new()` with a 7-class
+head (three blocks of conv3x3-BN-ReLU x2, max-pool 2, dropout 0.25, channels 32/64/128;
+global average pooling; linear 128->512, ReLU, dropout; linear 512->7: 356,967 trainable
+parameters) and measures, like `benches/backends.rs`, batch-64 48x48x1 inference and
+training-step (forward, cross-entropy, backward, AdamW) throughput in images/s.
+
+    python3 -m venv /tmp/torchenv && /tmp/torchenv/bin/pip install torch
+    /tmp/torchenv/bin/python tools/pytorch_baseline.py [--threads 2] [--channels-last]
+
+Prints one JSON line with the medians; docs/BENCHMARKS.md records the figures.
+"""
+
+import argparse
+import json
+import statistics
+import time
+
+import torch
+from torch import nn
+
+
+def conv_block(c_in: int, c_out: int, dropout: float) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(c_in, c_out, 3, padding=1), nn.BatchNorm2d(c_out), nn.ReLU(),
+        nn.Conv2d(c_out, c_out, 3, padding=1), nn.BatchNorm2d(c_out), nn.ReLU(),
+        nn.MaxPool2d(2), nn.Dropout(dropout),
+    )
+
+
+def baseline_cnn(num_classes: int = 7, dropout: float = 0.25) -> nn.Sequential:
+    return nn.Sequential(
+        conv_block(1, 32, dropout), conv_block(32, 64, dropout), conv_block(64, 128, dropout),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+        nn.Linear(128, 512), nn.ReLU(), nn.Dropout(dropout),
+        nn.Linear(512, num_classes),
+    )
+
+
+def median_seconds(step, warmup: int, runs: int) -> float:
+    for _ in range(warmup):
+        step()
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--channels-last", action="store_true")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+
+    model = baseline_cnn()
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    images = torch.rand(args.batch, 1, 48, 48)
+    labels = torch.randint(0, 7, (args.batch,))
+    if args.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+        images = images.contiguous(memory_format=torch.channels_last)
+
+    model.eval()
+
+    def infer():
+        with torch.no_grad():
+            model(images).sum().item()
+
+    infer_s = median_seconds(infer, warmup=3, runs=args.runs)
+
+    model.train()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-4)
+    loss_fn = nn.CrossEntropyLoss()
+
+    def train():
+        optimizer.zero_grad()
+        loss = loss_fn(model(images), labels)
+        loss.backward()
+        optimizer.step()
+        loss.item()
+
+    train_s = median_seconds(train, warmup=3, runs=args.runs)
+    print(json.dumps({
+        "torch": torch.__version__, "threads": args.threads, "channels_last": args.channels_last,
+        "trainable_params": trainable, "batch": args.batch,
+        "infer_img_per_s": round(args.batch / infer_s, 1),
+        "train_img_per_s": round(args.batch / train_s, 1),
+    }))
+
+
+if __name__ == "__main__":
+    main()
