@@ -50,15 +50,46 @@ def median_seconds(step, warmup: int, runs: int) -> float:
     return statistics.median(times)
 
 
+def time_layers(args) -> None:
+    """The layers of benches/layers.rs: milliseconds per call at batch 64."""
+    x = torch.rand(args.batch, 32, 48, 48)
+    conv = nn.Conv2d(32, 32, 3, padding=1)
+    norm = nn.BatchNorm2d(32).eval()
+    x_grad = x.clone().requires_grad_()
+
+    def conv_forward():
+        with torch.no_grad():
+            conv(x).sum().item()
+
+    def conv_forward_backward():
+        x_grad.grad = None
+        conv(x_grad).sum().backward()
+        x_grad.grad.sum().item()
+
+    def norm_forward():
+        with torch.no_grad():
+            norm(x).sum().item()
+
+    results = {name: round(1000 * median_seconds(f, warmup=3, runs=args.runs), 2)
+               for name, f in [("conv3x3_32x32_48px/forward", conv_forward),
+                               ("conv3x3_32x32_48px/forward_backward", conv_forward_backward),
+                               ("batchnorm_32_48px/forward", norm_forward)]}
+    print(json.dumps({"torch": torch.__version__, "threads": args.threads, "ms": results}))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--channels-last", action="store_true")
+    parser.add_argument("--layers", action="store_true",
+                        help="time single layers instead, like benches/layers.rs")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
+    if args.layers:
+        return time_layers(args)
 
     model = baseline_cnn()
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
