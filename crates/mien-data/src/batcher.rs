@@ -139,32 +139,6 @@ impl FaceBatcher {
             ));
         }
         let k = self.num_targets();
-        let per_face: Vec<Vec<f32>> = items
-            .par_iter()
-            .map(|item| {
-                let mut face = GrayImage::from_raw(item.width, item.height, item.pixels.clone())
-                    .ok_or_else(|| {
-                        DataError::InvalidConfig(format!(
-                            "face {} has {} pixels, not {}×{}",
-                            item.index,
-                            item.pixels.len(),
-                            item.width,
-                            item.height
-                        ))
-                    })?;
-                if !self.augment.steps.is_empty() {
-                    apply_all(
-                        &self.augment.steps,
-                        &mut face,
-                        &mut self.rng(item.index as u64),
-                    );
-                }
-                self.preprocessing
-                    .gray_values(&face)
-                    .map_err(|e| DataError::InvalidConfig(e.to_string()))
-            })
-            .collect::<Result<_, _>>()?;
-        let mut images: Vec<f32> = per_face.concat();
         let mut targets: Vec<f32> = items
             .iter()
             .flat_map(|item| item.target.probabilities(k))
@@ -175,10 +149,31 @@ impl FaceBatcher {
                 .map(|item| item.target.class().unwrap_or(0) as i64)
                 .collect()
         });
+        let batch_stream = u64::MAX - items[0].index as u64;
+        // The items are consumed: their pixels become the faces without a copy.
+        let per_face: Vec<Vec<f32>> = items
+            .into_par_iter()
+            .map(|item| {
+                let (index, len) = (item.index, item.pixels.len());
+                let mut face = GrayImage::from_raw(item.width, item.height, item.pixels)
+                    .ok_or_else(|| {
+                        DataError::InvalidConfig(format!(
+                            "face {index} has {len} pixels, not {}×{}",
+                            item.width, item.height
+                        ))
+                    })?;
+                if !self.augment.steps.is_empty() {
+                    apply_all(&self.augment.steps, &mut face, &mut self.rng(index as u64));
+                }
+                self.preprocessing
+                    .gray_values(&face)
+                    .map_err(|e| DataError::InvalidConfig(e.to_string()))
+            })
+            .collect::<Result<_, _>>()?;
+        let mut images: Vec<f32> = per_face.concat();
 
         if let Some(mix) = &self.augment.mix {
             let shape = self.preprocessing.batch_shape(n);
-            let batch_stream = u64::MAX - items[0].index as u64;
             mix.apply(
                 &mut images,
                 &mut targets,
