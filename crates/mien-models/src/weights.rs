@@ -90,6 +90,19 @@ impl ModelSpec {
     /// [`ModelError::InvalidSpec`] when the preprocessing does not produce the backbone's
     /// input shape.
     pub fn init(&self, device: &Device) -> Result<Model, ModelError> {
+        self.init_with_head_dropout(0.0, device)
+    }
+
+    /// Like [`ModelSpec::init`], with dropout of probability `head_dropout` between the
+    /// backbone's features and the head (for training; inference ignores dropout).
+    ///
+    /// # Errors
+    /// As [`ModelSpec::init`].
+    pub fn init_with_head_dropout(
+        &self,
+        head_dropout: f64,
+        device: &Device,
+    ) -> Result<Model, ModelError> {
         self.backbone
             .input()
             .check(&self.preprocessing)
@@ -97,11 +110,19 @@ impl ModelSpec {
         let backbone = self.backbone.init(device);
         Ok(match self.head {
             HeadSpec::Emotion { label_set } => Model::Emotion(
-                ClassifierConfig::new(label_set.num_classes()).init(backbone, device),
+                ClassifierConfig::new(label_set.num_classes())
+                    .with_dropout(head_dropout)
+                    .init(backbone, device),
             ),
-            HeadSpec::Smile => Model::Smile(SmileRegressorConfig::new().init(backbone, device)),
+            HeadSpec::Smile => Model::Smile(
+                SmileRegressorConfig::new()
+                    .with_dropout(head_dropout)
+                    .init(backbone, device),
+            ),
             HeadSpec::MultiTask { label_set } => Model::MultiTask(
-                MultiTaskConfig::new(label_set.num_classes()).init(backbone, device),
+                MultiTaskConfig::new(label_set.num_classes())
+                    .with_dropout(head_dropout)
+                    .init(backbone, device),
             ),
         })
     }

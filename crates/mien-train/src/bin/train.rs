@@ -1,0 +1,192 @@
+//! Trains a model: `train --config configs/mini_xception_fer2013.json --out runs/mx`, or with
+//! flags only: `train --arch mini_xception --labels fer2013 --epochs 30 --out runs/mx`.
+//! Resume an interrupted run with `train --out runs/mx --resume`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, ValueEnum};
+use mien_data::{LabelMode, MajorityRule};
+use mien_models::registry::Architecture;
+use mien_train::{ExperimentConfig, Progress, TrainError, TrainOptions, train};
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Labels {
+    /// FER2013's 7 hard labels.
+    Fer2013,
+    /// FER+ majority vote (8 classes).
+    FerplusMajority,
+    /// FER+ vote distributions as soft labels (8 classes).
+    FerplusDistribution,
+    /// Smile intensity (happiness vote fraction).
+    Smile,
+}
+
+impl From<Labels> for LabelMode {
+    fn from(labels: Labels) -> Self {
+        match labels {
+            Labels::Fer2013 => LabelMode::Fer2013,
+            Labels::FerplusMajority => LabelMode::FerPlusMajority {
+                rule: MajorityRule::Strict,
+            },
+            Labels::FerplusDistribution => LabelMode::FerPlusDistribution,
+            Labels::Smile => LabelMode::SmileIntensity,
+        }
+    }
+}
+
+/// Train an expression or smile model; writes checkpoints, weights, metrics and plots.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Args {
+    /// Experiment config (JSON). Flags below override its values.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Run folder for checkpoints, weights, metrics and plots [default: runs/<name>].
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Continue the run in --out from its last completed epoch.
+    #[arg(long)]
+    resume: bool,
+    /// Architecture when no config is given.
+    #[arg(long, default_value = "baseline_cnn")]
+    arch: String,
+    /// Training target when no config is given.
+    #[arg(long, value_enum, default_value = "fer2013")]
+    labels: Labels,
+    /// Dataset folder in any supported layout [default: $MIEN_DATA/fer2013].
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Epochs.
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Faces per step.
+    #[arg(long)]
+    batch_size: Option<usize>,
+    /// Peak learning rate.
+    #[arg(long)]
+    lr: Option<f64>,
+    /// Seed.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Use only the first N faces of each split.
+    #[arg(long)]
+    limit: Option<usize>,
+    /// Experiment name when no config is given.
+    #[arg(long)]
+    name: Option<String>,
+}
+
+fn config_from(args: &Args) -> Result<ExperimentConfig, TrainError> {
+    let saved = args
+        .out
+        .as_ref()
+        .map(|out| out.join(mien_train::trainer::files::CONFIG))
+        .filter(|path| args.resume && args.config.is_none() && path.is_file());
+    let mut config = match (&args.config, saved) {
+        (Some(path), _) => ExperimentConfig::from_file(path)?,
+        (None, Some(path)) => ExperimentConfig::from_file(path)?,
+        (None, None) => {
+            let arch: Architecture = args.arch.parse().map_err(|e| TrainError::Config {
+                location: "--arch".into(),
+                problem: format!("{e}"),
+            })?;
+            let labels = LabelMode::from(args.labels);
+            let name = args
+                .name
+                .clone()
+                .unwrap_or_else(|| format!("{}_{:?}", args.arch, args.labels).to_lowercase());
+            let mut config = ExperimentConfig::new(name, arch, 30);
+            config.data.labels = labels;
+            if labels == LabelMode::SmileIntensity {
+                config.monitor = mien_train::Monitor::SmileMae;
+            }
+            config
+        }
+    };
+    if let Some(data) = &args.data {
+        config.data.path = Some(data.clone());
+    }
+    if let Some(epochs) = args.epochs {
+        config.epochs = epochs;
+    }
+    if let Some(batch_size) = args.batch_size {
+        config.batch_size = batch_size;
+    }
+    if let Some(lr) = args.lr {
+        config.optimizer = match config.optimizer {
+            mien_train::optim::OptimizerConfig::AdamW {
+                weight_decay,
+                beta_1,
+                beta_2,
+                clip,
+                ..
+            } => mien_train::optim::OptimizerConfig::AdamW {
+                lr,
+                weight_decay,
+                beta_1,
+                beta_2,
+                clip,
+            },
+            mien_train::optim::OptimizerConfig::Sgd {
+                momentum,
+                nesterov,
+                weight_decay,
+                clip,
+                ..
+            } => mien_train::optim::OptimizerConfig::Sgd {
+                lr,
+                momentum,
+                nesterov,
+                weight_decay,
+                clip,
+            },
+        };
+    }
+    if let Some(seed) = args.seed {
+        config.seed = seed;
+    }
+    if args.limit.is_some() {
+        config.data.limit = args.limit;
+    }
+    config.validate()?;
+    Ok(config)
+}
+
+fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+    let config = config_from(&args)?;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("runs").join(&config.name));
+    let device = mien_core::select_device()?;
+    eprintln!(
+        "training {} ({}) on {device:?} into {}",
+        config.name,
+        config.model.backbone.architecture(),
+        out.display()
+    );
+    let mut options = TrainOptions::new(device);
+    options.resume = args.resume;
+    options.progress = Progress::auto();
+    let outcome = train(&config, &out, options)?;
+    if let Some((epoch, value)) = outcome.best {
+        println!("best epoch {epoch}: {value:.4} ({:?})", config.monitor);
+    }
+    if outcome.stopped_early {
+        println!("stopped early: no improvement for the configured patience");
+    }
+    println!("{}", outcome.report.summary());
+    println!("run folder: {}", out.display());
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    match run(Args::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
