@@ -190,7 +190,13 @@ impl LabelledDataset {
         counts
     }
 
-    /// The face and target at `index`, or `None` past the end.
+    /// The record (split, source, all labels) of face `index` of the labelled faces.
+    pub fn record(&self, index: usize) -> Option<&FaceRecord> {
+        let &(face, _) = self.items.get(index)?;
+        self.faces.record(face)
+    }
+
+    /// Face `index` (of the labelled faces) with its target.
     pub fn item(&self, index: usize) -> Option<FaceItem> {
         let &(face, target) = self.items.get(index)?;
         Some(FaceItem {

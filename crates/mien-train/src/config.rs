@@ -82,6 +82,7 @@ impl ExperimentConfig {
             model: ModelConfig {
                 backbone: architecture.default_config(),
                 head_dropout: 0.0,
+                multi_task: false,
             },
             data: DataConfig::default(),
             augment: AugmentConfig::default(),
@@ -111,8 +112,8 @@ impl ExperimentConfig {
             problem: e.to_string(),
         })?;
         config.validate().map_err(|e| match e {
-            TrainError::Config { problem, .. } => TrainError::Config {
-                location: path.display().to_string(),
+            TrainError::Config { location, problem } => TrainError::Config {
+                location: format!("{}, field {location}", path.display()),
                 problem,
             },
             other => other,
@@ -130,9 +131,11 @@ impl ExperimentConfig {
         std::fs::write(path, json).map_err(|e| TrainError::io(path, e))
     }
 
-    /// The head the label mode calls for: emotion classes, or smile intensity.
+    /// The head the label mode calls for: emotion classes, or smile intensity; both for a
+    /// multi-task model.
     pub fn head(&self) -> HeadSpec {
         match self.data.labels.label_set() {
+            Some(label_set) if self.model.multi_task => HeadSpec::MultiTask { label_set },
             Some(label_set) => HeadSpec::Emotion { label_set },
             None => HeadSpec::Smile,
         }
@@ -185,6 +188,24 @@ impl ExperimentConfig {
                 "mixup / cutmix need class targets, not smile intensity".into(),
             );
         }
+        if self.model.multi_task {
+            if self.data.labels.label_set().is_none() {
+                return fail(
+                    "model.multi_task",
+                    "a multi-task model needs an emotion label mode (its smile head always \
+                     learns the happiness vote fraction)"
+                        .into(),
+                );
+            }
+            if self.augment.mix.is_some() {
+                return fail(
+                    "augment.mix",
+                    "mixup / cutmix would need mixed smile targets too: not supported for \
+                     multi-task models"
+                        .into(),
+                );
+            }
+        }
         let is_smile = self.head() == HeadSpec::Smile;
         if let Err(problem) = self.loss.check(is_smile) {
             return fail("loss", problem);
@@ -195,7 +216,11 @@ impl ExperimentConfig {
         if let Err(problem) = self.schedule.check(self.optimizer.learning_rate()) {
             return fail("schedule", problem);
         }
-        if !self.monitor.is_generic() && self.monitor.is_smile() != is_smile {
+        let has_smile = is_smile || self.model.multi_task;
+        let fits = self.monitor.is_generic()
+            || (self.monitor.is_smile() && has_smile)
+            || (!self.monitor.is_smile() && !is_smile);
+        if !fits {
             return fail(
                 "monitor",
                 format!(
@@ -224,11 +249,46 @@ impl ExperimentConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelConfig {
-    /// Architecture and its settings, e.g. `{"architecture": "mini_xception"}`.
+    /// Architecture and its settings, e.g. `{"architecture": "mini_xception"}`; settings
+    /// left out take the architecture's defaults.
+    #[serde(deserialize_with = "backbone_with_defaults")]
     pub backbone: BackboneConfig,
     /// Dropout between the backbone's features and the head.
     #[serde(default)]
     pub head_dropout: f64,
+    /// Add a smile-intensity head beside the emotion head, trained on the FER+ happiness
+    /// vote fraction of each face with loss `emotion_weight · CE + smile_weight · smile`.
+    #[serde(default)]
+    pub multi_task: bool,
+}
+
+/// Reads `{"architecture": name, …some settings…}`, filling the settings left out with
+/// the architecture's defaults.
+fn backbone_with_defaults<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<BackboneConfig, D::Error> {
+    use serde::de::Error;
+    let given = serde_json::Value::deserialize(deserializer)?;
+    let name = given
+        .get("architecture")
+        .and_then(serde_json::Value::as_str)
+        .ok_or_else(|| D::Error::custom("backbone needs an \"architecture\" name"))?;
+    let architecture: Architecture = name.parse().map_err(D::Error::custom)?;
+    let mut merged =
+        serde_json::to_value(architecture.default_config()).map_err(D::Error::custom)?;
+    let (Some(target), Some(fields)) = (merged.as_object_mut(), given.as_object()) else {
+        return Err(D::Error::custom("backbone must be a JSON object"));
+    };
+    for (key, value) in fields {
+        if !target.contains_key(key) {
+            return Err(D::Error::custom(format!(
+                "{name} has no setting `{key}`; it has: {}",
+                target.keys().cloned().collect::<Vec<_>>().join(", ")
+            )));
+        }
+        target.insert(key.clone(), value.clone());
+    }
+    serde_json::from_value(merged).map_err(D::Error::custom)
 }
 
 /// Where the faces come from and how they are labelled.

@@ -107,6 +107,23 @@ impl SmileLoss {
             }
         }
     }
+
+    /// The mean loss over the faces whose `mask` is 1 (faces without a smile truth have
+    /// mask 0); 0 when no face has one. Returns `[1]`.
+    pub fn masked(&self, predicted: Tensor<1>, target: Tensor<1>, mask: Tensor<1>) -> Tensor<1> {
+        let per_face = match *self {
+            SmileLoss::Mse => MseLoss::new().forward_no_reduction(predicted, target),
+            SmileLoss::Huber { delta } => HuberLossConfig::new(delta)
+                .init()
+                .forward_no_reduction(predicted, target),
+        };
+        (per_face * mask.clone()).sum() / mask.sum().clamp_min(1.0)
+    }
+}
+
+/// The multi-task objective: `emotion_weight · emotion + smile_weight · smile`.
+pub fn multi_task_loss(config: &LossConfig, emotion: Tensor<1>, smile: Tensor<1>) -> Tensor<1> {
+    emotion * config.emotion_weight + smile * config.smile_weight
 }
 
 /// Cross-entropy of `logits` `[N, K]` against target distributions `targets` `[N, K]`
@@ -208,6 +225,29 @@ mod tests {
         let t = Tensor::from_floats([[1.0, 0.0]], &device());
         let expected = -(0.9 * 0.25f32.ln() + 0.1 * 0.75f32.ln());
         assert!((scalar(soft_cross_entropy(x, t, 0.2, None)) - expected).abs() < 1e-6);
+    }
+
+    #[test]
+    fn masked_smile_loss_ignores_faces_without_truth_and_weights_add_up() {
+        let p = Tensor::from_floats([0.5, 1.0, 0.0], &device());
+        let t = Tensor::from_floats([0.0, 0.0, 0.0], &device());
+        let mask = Tensor::from_floats([1.0, 0.0, 1.0], &device());
+        // (0.25 + 0) / 2 faces with truth.
+        let loss = scalar(SmileLoss::Mse.masked(p.clone(), t.clone(), mask));
+        assert!((loss - 0.125).abs() < 1e-6);
+        let none = scalar(SmileLoss::Mse.masked(p, t, Tensor::zeros([3], &device())));
+        assert_eq!(none, 0.0);
+        let config = LossConfig {
+            emotion_weight: 2.0,
+            smile_weight: 0.5,
+            ..LossConfig::default()
+        };
+        let total = multi_task_loss(
+            &config,
+            Tensor::from_floats([1.5], &device()),
+            Tensor::from_floats([0.4], &device()),
+        );
+        assert!((scalar(total) - 3.2).abs() < 1e-6);
     }
 
     #[test]

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum OptimizerConfig {
     /// AdamW (Loshchilov & Hutter): Adam with decoupled weight decay.
+    #[serde(rename = "adamw")]
     AdamW {
         /// Peak learning rate.
         lr: f64,

@@ -100,6 +100,13 @@ fn panel(
                 .map_err(e)?
                 .label(line.name)
                 .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], color));
+            chart
+                .draw_series(
+                    line.points
+                        .iter()
+                        .map(|&p| Circle::new(p, 3, color.filled())),
+                )
+                .map_err(e)?;
         }
         chart
             .configure_series_labels()
@@ -244,7 +251,7 @@ pub fn confusion_matrix(
             .margin(12)
             .x_label_area_size(40)
             .y_label_area_size(90)
-            .build_cartesian_2d((0..k).into_segmented(), (0..k).into_segmented())
+            .build_cartesian_2d((0..k - 1).into_segmented(), (0..k - 1).into_segmented())
             .map_err(e)?;
         chart
             .configure_mesh()
@@ -270,11 +277,19 @@ pub fn confusion_matrix(
                 };
                 let shade = (255.0 * (1.0 - share)) as u8;
                 let fill = RGBColor(shade, shade, 255);
+                // The segment after the last one is `Last`, not `Exact(k)`.
+                let end = |i: i32| {
+                    if i + 1 == k {
+                        SegmentValue::Last
+                    } else {
+                        SegmentValue::Exact(i + 1)
+                    }
+                };
                 chart
                     .draw_series(std::iter::once(Rectangle::new(
                         [
                             (SegmentValue::Exact(x), SegmentValue::Exact(y)),
-                            (SegmentValue::Exact(x + 1), SegmentValue::Exact(y + 1)),
+                            (end(x), end(y)),
                         ],
                         fill.filled(),
                     )))

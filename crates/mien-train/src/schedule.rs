@@ -11,7 +11,7 @@ use burn::optim::lr_scheduler::step::StepLrSchedulerConfig;
 use serde::{Deserialize, Serialize};
 
 /// How the learning rate moves over a run.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduleConfig {
     /// Epochs of linear warmup from `warmup_start · lr` to `lr`.
@@ -30,6 +30,18 @@ pub struct ScheduleConfig {
 
 fn default_warmup_start() -> f64 {
     0.01
+}
+
+impl Default for ScheduleConfig {
+    /// The peak learning rate throughout: no warmup, no decay, no plateau.
+    fn default() -> Self {
+        Self {
+            warmup_epochs: 0,
+            warmup_start: default_warmup_start(),
+            decay: Decay::Constant,
+            plateau: None,
+        }
+    }
 }
 
 /// The learning rate after warmup.
@@ -275,6 +287,13 @@ mod tests {
         (0..epochs * steps)
             .map(|_| scheduler.step().base())
             .collect()
+    }
+
+    #[test]
+    fn default_schedule_is_valid_and_equals_an_empty_json_object() {
+        let empty: ScheduleConfig = serde_json::from_str("{}").unwrap();
+        assert_eq!(empty, ScheduleConfig::default());
+        ScheduleConfig::default().check(1e-3).unwrap();
     }
 
     #[test]

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::checkpoint::{self, TrainState};
 use crate::config::{ExperimentConfig, Monitor, Sampling};
 use crate::evaluate::{Predictions, Report, predict};
-use crate::loss::soft_cross_entropy;
+use crate::loss::{multi_task_loss, soft_cross_entropy};
 use crate::progress::Progress;
 use crate::schedule::ReduceOnPlateau;
 use crate::{TrainError, plots};
@@ -414,7 +414,8 @@ impl Run<'_> {
             let batch = self.batcher.try_batch(items, &self.ad_device)?;
             data_seconds += data_started.elapsed().as_secs_f64();
 
-            let (loss, batch_correct) = self.loss(&model, batch);
+            let smile = matches!(model, Model::MultiTask(_)).then(|| self.smile_targets(chunk));
+            let (loss, batch_correct) = self.loss(&model, batch, smile);
             let loss_value = loss.clone().into_scalar::<f32>();
             if !loss_value.is_finite() {
                 return Err(TrainError::Diverged {
@@ -465,7 +466,13 @@ impl Run<'_> {
     }
 
     /// The batch loss and, for classifiers, the number of faces classified correctly.
-    fn loss(&self, model: &Model, batch: FaceBatch) -> (Tensor<1>, Option<f64>) {
+    /// `smile` holds the smile targets and their mask for multi-task models.
+    fn loss(
+        &self,
+        model: &Model,
+        batch: FaceBatch,
+        smile: Option<(Tensor<1>, Tensor<1>)>,
+    ) -> (Tensor<1>, Option<f64>) {
         let FaceBatch {
             images,
             targets,
@@ -475,10 +482,7 @@ impl Run<'_> {
         match model {
             Model::Emotion(classifier) => {
                 let logits = classifier.forward(images);
-                let correct = classes.map(|classes| {
-                    let predicted = logits.clone().detach().argmax(1).flatten::<1>(0, 1);
-                    f64::from(predicted.equal(classes).float().sum().into_scalar::<f32>())
-                });
+                let correct = classes.map(|classes| accuracy_count(&logits, classes));
                 let loss = soft_cross_entropy(
                     logits,
                     targets,
@@ -493,18 +497,40 @@ impl Run<'_> {
                 (loss_config.smile.forward(predicted, target), None)
             }
             Model::MultiTask(m) => {
-                // A multi-task model trained on one label mode: its emotion head learns
-                // the classes, its smile head is left untouched.
-                let logits = m.forward(images).emotion_logits;
-                let loss = soft_cross_entropy(
-                    logits,
+                let output = m.forward(images);
+                let correct =
+                    classes.map(|classes| accuracy_count(&output.emotion_logits, classes));
+                let emotion = soft_cross_entropy(
+                    output.emotion_logits,
                     targets,
                     loss_config.emotion.label_smoothing,
                     self.loss_weights.as_ref(),
-                ) * loss_config.emotion_weight;
-                (loss, None)
+                );
+                let (smile_target, mask) = smile.expect("multi-task batches carry smile targets");
+                let smile =
+                    loss_config
+                        .smile
+                        .masked(sigmoid(output.smile_logits), smile_target, mask);
+                (multi_task_loss(loss_config, emotion, smile), correct)
             }
         }
+    }
+
+    /// Smile targets `[N]` of the faces `chunk` (0 where unknown) and their mask `[N]`.
+    fn smile_targets(&self, chunk: &[usize]) -> (Tensor<1>, Tensor<1>) {
+        let (targets, mask): (Vec<f32>, Vec<f32>) = chunk
+            .iter()
+            .map(|&i| {
+                self.train_set
+                    .record(i)
+                    .and_then(|r| r.votes?.smile_intensity())
+                    .map_or((0.0, 0.0), |t| (t, 1.0))
+            })
+            .unzip();
+        (
+            Tensor::from_floats(targets.as_slice(), &self.ad_device),
+            Tensor::from_floats(mask.as_slice(), &self.ad_device),
+        )
     }
 
     /// The validation report of `model` (in validation mode), with the loss.
@@ -551,6 +577,12 @@ impl Run<'_> {
         }
         Ok(report)
     }
+}
+
+/// How many rows of `logits` have their largest value at `classes`.
+fn accuracy_count(logits: &Tensor<2>, classes: Tensor<1, Int>) -> f64 {
+    let predicted = logits.clone().detach().argmax(1).flatten::<1>(0, 1);
+    f64::from(predicted.equal(classes).float().sum().into_scalar::<f32>())
 }
 
 /// The monitored metric's value in a report (NaN when the report lacks it).

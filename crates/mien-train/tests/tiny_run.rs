@@ -69,7 +69,7 @@ fn tiny_config(epochs: usize) -> ExperimentConfig {
     let mut config = ExperimentConfig::new("tiny", Architecture::MiniXception, epochs);
     config.batch_size = 8;
     config.seed = 3;
-    config.optimizer = serde_json::from_str(r#"{"kind": "adam_w", "lr": 0.01}"#).unwrap();
+    config.optimizer = serde_json::from_str(r#"{"kind": "adamw", "lr": 0.01}"#).unwrap();
     config.schedule = serde_json::from_str(
         r#"{"warmup_epochs": 1, "decay": {"kind": "cosine"}, "plateau": {"patience": 1}}"#,
     )
@@ -213,6 +213,20 @@ fn smile_and_soft_label_runs_train_their_heads() {
     let outcome = train_on(&config, dataset(64, 14), &dir, options()).unwrap();
     assert!(outcome.report.smile_mae.is_some());
     assert!(outcome.report.accuracy.is_none());
+    std::fs::remove_dir_all(&dir).ok();
+
+    let dir = scratch("multi");
+    let mut config = tiny_config(1);
+    config.model.multi_task = true;
+    config.monitor = mien_train::Monitor::SmilePearson;
+    let outcome = train_on(&config, dataset(64, 14), &dir, options()).unwrap();
+    assert!(outcome.report.smile_pearson.is_some() && outcome.report.accuracy.is_some());
+    let saved =
+        mien_models::weights::load(dir.join(files::BEST), &mien_core::device::cpu()).unwrap();
+    assert!(matches!(
+        saved.model,
+        mien_models::weights::Model::MultiTask(_)
+    ));
     std::fs::remove_dir_all(&dir).ok();
 
     let dir = scratch("soft");

@@ -1,0 +1,93 @@
+//! The `evaluate` binary on the real FER2013 layout (`$MIEN_DATA/fer2013`, default
+//! `../shared/fer2013`): a multi-task model (emotion + smile heads) gets every report key,
+//! including the FER+ and smile ones that the votes in `ferplus.csv` allow.
+
+use std::process::Command;
+
+use mien_core::{LabelSet, Preprocessing};
+use mien_models::registry::Architecture;
+use mien_models::weights::{self, HeadSpec, ModelSpec};
+
+#[test]
+fn evaluate_reports_every_key_on_the_real_public_test_split() {
+    let data = mien_core::data_dir()
+        .expect("set MIEN_DATA to the folder holding fer2013/")
+        .join("fer2013");
+    let dir = std::env::temp_dir().join(format!("mien-real-eval-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let model_path = dir.join("multi.safetensors");
+    let spec = ModelSpec::new(
+        Architecture::MiniXception.default_config(),
+        HeadSpec::MultiTask {
+            label_set: LabelSet::Fer2013,
+        },
+        Preprocessing::default(),
+    );
+    let device = mien_core::device::cpu();
+    weights::save(&spec.init(&device).unwrap(), &spec, &model_path).unwrap();
+
+    let report_path = dir.join("report.json");
+    let output = Command::new(env!("CARGO_BIN_EXE_evaluate"))
+        .arg("--model")
+        .arg(&model_path)
+        .arg("--data")
+        .arg(&data)
+        .args(["--split", "PublicTest", "--out"])
+        .arg(&report_path)
+        .env("MIEN_DEVICE", "cpu")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report_path).unwrap()).unwrap();
+    assert_eq!(report["n"], 3589);
+    assert_eq!(report["n_labelled"], 3589);
+    for key in [
+        "accuracy",
+        "macro_f1",
+        "per_class",
+        "confusion",
+        "ferplus_majority_accuracy",
+        "smile_pearson",
+        "smile_mae",
+    ] {
+        assert!(
+            report[key].is_number() || report[key].is_object() || report[key].is_array(),
+            "{key}: {}",
+            report[key]
+        );
+    }
+    // The confusion matrix counts every labelled face once.
+    let total: u64 = report["confusion"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|row| row.as_array().unwrap().iter().map(|v| v.as_u64().unwrap()))
+        .sum();
+    assert_eq!(total, 3589);
+    // FER+ majority exists for most PublicTest faces, not for "not a face" ones.
+    let ferplus_n = report["ferplus_n"].as_u64().unwrap();
+    assert!((3000..3589).contains(&ferplus_n), "{ferplus_n}");
+
+    // An absent split is an error that lists the splits present.
+    let output = Command::new(env!("CARGO_BIN_EXE_evaluate"))
+        .arg("--model")
+        .arg(&model_path)
+        .arg("--data")
+        .arg(&data)
+        .args(["--split", "PrivateTest"])
+        .env("MIEN_DEVICE", "cpu")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("PublicTest") && stderr.contains("Training"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
