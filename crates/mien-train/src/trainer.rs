@@ -189,8 +189,16 @@ pub fn train_on(
     );
     let device = options.device.clone();
     let ad_device = device.clone().autodiff();
-    ad_device.seed(config.seed);
-    let model = spec.init_with_head_dropout(config.model.head_dropout, &ad_device)?;
+    let model = {
+        // burn's random generator belongs to the device and is shared by every thread using
+        // it: hold the lock from seeding to the last initial weight, so that runs started
+        // together in one process still get the weights their seed says.
+        let _guard = DEVICE_RNG
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        ad_device.seed(config.seed);
+        spec.init_with_head_dropout(config.model.head_dropout, &ad_device)?
+    };
 
     let batch_size = config.batch_size.min(train_set.len());
     let drop_last = train_set.len() > batch_size;
@@ -258,6 +266,9 @@ pub fn train_on(
     };
     run.epochs(model, optimizer, scheduler, state, &mut options)
 }
+
+/// Serialises seeding the device and drawing initial weights (see `train_on`).
+static DEVICE_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// The fixed parts of a run.
 struct Run<'a> {

@@ -81,6 +81,16 @@ fn tiny_config(epochs: usize) -> ExperimentConfig {
     config
 }
 
+/// Runs in one process share the device's random generator (dropout, initial weights), so
+/// the in-process runs of these tests take turns; each test holds this while it trains.
+static ONE_RUN_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    ONE_RUN_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 fn options() -> TrainOptions {
     let mut options = TrainOptions::new(mien_core::device::cpu());
     options.progress = Progress::Silent;
@@ -110,6 +120,7 @@ fn same_weights(a: &Path, b: &Path) -> bool {
 
 #[test]
 fn tiny_run_learns_writes_its_folder_and_repeats_exactly() {
+    let _turn = serial();
     let dir = scratch("tiny");
     let outcome = train_on(&tiny_config(3), dataset(112, 28), &dir, options()).unwrap();
 
@@ -172,6 +183,7 @@ fn tiny_run_learns_writes_its_folder_and_repeats_exactly() {
 
 #[test]
 fn resuming_after_an_interruption_gives_the_uninterrupted_weights() {
+    let _turn = serial();
     let straight = scratch("straight");
     let outcome = train_on(&tiny_config(3), dataset(64, 14), &straight, options()).unwrap();
 
@@ -205,6 +217,7 @@ fn resuming_after_an_interruption_gives_the_uninterrupted_weights() {
 
 #[test]
 fn smile_and_soft_label_runs_train_their_heads() {
+    let _turn = serial();
     let dir = scratch("smile");
     let mut config = tiny_config(1);
     config.data.labels = LabelMode::SmileIntensity;
