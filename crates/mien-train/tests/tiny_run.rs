@@ -200,6 +200,22 @@ fn resuming_after_an_interruption_gives_the_uninterrupted_weights() {
     let continued = train_on(&tiny_config(3), dataset(64, 14), &resumed, second).unwrap();
 
     assert_eq!(continued.history.len(), 3);
+    // A damaged checkpoint is an error that names the file, not a panic.
+    let damaged = scratch("damaged");
+    let mut first = options();
+    first.stop_after = Some(1);
+    train_on(&tiny_config(3), dataset(64, 14), &damaged, first).unwrap();
+    let model_file = damaged.join("checkpoint/model.bpk");
+    let bytes_before = bytes(&model_file);
+    std::fs::write(&model_file, &bytes_before[..bytes_before.len() / 2]).unwrap();
+    let mut again = options();
+    again.resume = true;
+    match train_on(&tiny_config(3), dataset(64, 14), &damaged, again) {
+        Err(mien_train::TrainError::Checkpoint { path, .. }) => assert_eq!(path, model_file),
+        other => panic!("expected a checkpoint error, got {other:?}"),
+    }
+    std::fs::remove_dir_all(&damaged).ok();
+
     for (a, b) in continued.history.iter().zip(&outcome.history) {
         assert_eq!(
             (a.train_loss, a.learning_rate),

@@ -42,7 +42,7 @@ struct Args {
     /// Experiment config (JSON). Flags below override its values.
     #[arg(long)]
     config: Option<PathBuf>,
-    /// Run folder for checkpoints, weights, metrics and plots [default: runs/<name>].
+    /// Run folder for checkpoints, weights, metrics and plots [default: `runs/NAME`].
     #[arg(long)]
     out: Option<PathBuf>,
     /// Continue the run in --out from its last completed epoch.
