@@ -1,0 +1,28 @@
+//! The one error type of mien-detect.
+
+use std::path::PathBuf;
+
+/// What can go wrong when loading a detector. Detecting never fails on a valid image:
+/// no face is an empty result.
+#[derive(Debug, thiserror::Error)]
+pub enum DetectError {
+    /// A cascade file is malformed or of an unsupported kind.
+    #[error("cascade {origin}: {problem}")]
+    Cascade {
+        /// The file, or "bundled cascade".
+        origin: String,
+        /// What is wrong.
+        problem: String,
+    },
+    /// A file could not be read.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// Detection parameters are out of range.
+    #[error("invalid detection parameter: {0}")]
+    Parameter(String),
+}

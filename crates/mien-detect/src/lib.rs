@@ -1,0 +1,11 @@
+//! # mien-detect
+//!
+//! Finding faces and eyes in photos: a Haar cascade engine that reads OpenCV's cascade files
+//! and reproduces `detectMultiScale`, with OpenCV's frontal-face, eye and smile cascades
+//! bundled.
+
+mod error;
+pub mod haar;
+
+pub use error::DetectError;
+pub use haar::HaarCascade;
