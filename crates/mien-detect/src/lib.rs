@@ -2,8 +2,10 @@
 //!
 //! Finding faces and eyes in photos: a Haar cascade engine that reads OpenCV's cascade files
 //! and reproduces `detectMultiScale`, with OpenCV's frontal-face, eye and smile cascades
-//! bundled.
+//! bundled ([`haar`]); and turning a detected face into a model input: eyes levelled,
+//! margin, square, border padding, resampling ([`align`]).
 
+pub mod align;
 mod error;
 pub mod haar;
 
