@@ -7,6 +7,7 @@
 
 pub mod align;
 mod error;
+pub mod eyes;
 pub mod haar;
 
 pub use error::DetectError;

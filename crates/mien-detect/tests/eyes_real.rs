@@ -1,0 +1,39 @@
+//! Eyes on a real portrait (`$MIEN_DATA/faces_wild/face_recognition_examples/obama.jpg`):
+//! the frontal-face cascade finds one face, the eye finder finds one eye in each half of it,
+//! at about the same height, and the aligned crop has the requested size.
+
+use mien_core::FaceDetector;
+use mien_detect::align::{CropConfig, align_face};
+use mien_detect::eyes::EyeFinder;
+use mien_detect::haar::{DetectParams, HaarFaceDetector, opencv_gray};
+
+#[test]
+fn one_face_two_level_eyes_on_a_portrait() {
+    let path = mien_core::data_dir()
+        .expect("set MIEN_DATA to the folder holding faces_wild/")
+        .join("faces_wild/face_recognition_examples/obama.jpg");
+    let photo = mien_core::open_image(&path).unwrap();
+    let params = DetectParams {
+        min_neighbors: 5,
+        min_size: (100, 100),
+        ..DetectParams::default()
+    };
+    let faces = HaarFaceDetector::frontal_face(params)
+        .detect(&photo)
+        .unwrap();
+    assert_eq!(faces.len(), 1, "{faces:?}");
+    let face = faces[0];
+    let eyes = EyeFinder::default()
+        .find(&opencv_gray(&photo), &face)
+        .unwrap()
+        .expect("both eyes found");
+    assert!(eyes.left.0 < face.x + face.width / 2.0 && eyes.right.0 > face.x + face.width / 2.0);
+    assert!(eyes.left.1 < face.y + face.height / 2.0 && eyes.right.1 < face.y + face.height / 2.0);
+    assert!(
+        eyes.roll().abs().to_degrees() < 15.0,
+        "roll {}°",
+        eyes.roll().to_degrees()
+    );
+    let crop = align_face(&photo, &face, Some(&eyes), &CropConfig::default());
+    assert_eq!(crop.dimensions(), (48, 48));
+}
