@@ -57,6 +57,9 @@ struct Line<'a> {
     color: RGBColor,
 }
 
+/// One panel of line plots over epochs. With `log_scale` the values are drawn as
+/// `log10(v)` on a linear axis labelled with the original values (non-positive values are
+/// left out).
 fn panel(
     area: &DrawingArea<BitMapBackend<'_>, Shift>,
     title: &str,
@@ -64,9 +67,23 @@ fn panel(
     lines: &[Line<'_>],
     log_scale: bool,
 ) -> Result<(), String> {
-    let values = lines.iter().flat_map(|l| l.points.iter().map(|p| p.1));
-    let (mut lo, mut hi) = values
-        .filter(|v| v.is_finite() && (!log_scale || *v > 0.0))
+    let to_axis = |v: f64| if log_scale { v.log10() } else { v };
+    let lines: Vec<(&str, Vec<(f64, f64)>, RGBColor)> = lines
+        .iter()
+        .map(|l| {
+            let points = l
+                .points
+                .iter()
+                .filter(|p| !log_scale || p.1 > 0.0)
+                .map(|&(x, y)| (x, to_axis(y)))
+                .filter(|p| p.1.is_finite())
+                .collect();
+            (l.name, points, l.color)
+        })
+        .collect();
+    let (mut lo, mut hi) = lines
+        .iter()
+        .flat_map(|(_, points, _)| points.iter().map(|p| p.1))
         .fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(v), hi.max(v)));
     if lo > hi {
         (lo, hi) = (0.0, 1.0);
@@ -74,82 +91,46 @@ fn panel(
     if (hi - lo).abs() < 1e-12 {
         (lo, hi) = (lo - 0.5 * lo.abs().max(1e-3), hi + 0.5 * hi.abs().max(1e-3));
     }
-    let x_range = 1.0..(epochs.max(2) as f64);
-    let mut builder = ChartBuilder::on(area);
-    builder
+    let pad = (hi - lo) * 0.05;
+    let e = |e: plotters::drawing::DrawingAreaErrorKind<_>| e.to_string();
+    let mut chart = ChartBuilder::on(area)
         .caption(title, (FONT, 18))
         .margin(8)
         .x_label_area_size(28)
-        .y_label_area_size(64);
-    let e = |e: plotters::drawing::DrawingAreaErrorKind<_>| e.to_string();
-    if log_scale {
-        let mut chart = builder
-            .build_cartesian_2d(x_range, (lo * 0.9..hi * 1.1).log_scale())
-            .map_err(e)?;
-        chart
-            .configure_mesh()
-            .x_desc("epoch")
-            .y_label_formatter(&|v| format!("{v:.0e}"))
-            .label_style((FONT, 12))
-            .draw()
-            .map_err(e)?;
-        for line in lines {
-            let color = line.color;
-            chart
-                .draw_series(LineSeries::new(line.points.clone(), color.stroke_width(2)))
-                .map_err(e)?
-                .label(line.name)
-                .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], color));
-            chart
-                .draw_series(
-                    line.points
-                        .iter()
-                        .map(|&p| Circle::new(p, 3, color.filled())),
-                )
-                .map_err(e)?;
+        .y_label_area_size(64)
+        .build_cartesian_2d(1.0..(epochs.max(2) as f64), lo - pad..hi + pad)
+        .map_err(e)?;
+    let label = |v: &f64| {
+        if log_scale {
+            format!("{:.1e}", 10f64.powf(*v))
+        } else {
+            format!("{v:.3}")
         }
+    };
+    chart
+        .configure_mesh()
+        .x_desc("epoch")
+        .y_label_formatter(&label)
+        .label_style((FONT, 12))
+        .draw()
+        .map_err(e)?;
+    for (name, points, color) in lines {
         chart
-            .configure_series_labels()
-            .label_font((FONT, 12))
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()
-            .map_err(e)?;
-    } else {
-        let pad = (hi - lo) * 0.05;
-        let mut chart = builder
-            .build_cartesian_2d(x_range, lo - pad..hi + pad)
-            .map_err(e)?;
+            .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))
+            .map_err(e)?
+            .label(name)
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], color));
         chart
-            .configure_mesh()
-            .x_desc("epoch")
-            .label_style((FONT, 12))
-            .draw()
-            .map_err(e)?;
-        for line in lines {
-            let color = line.color;
-            chart
-                .draw_series(LineSeries::new(line.points.clone(), color.stroke_width(2)))
-                .map_err(e)?
-                .label(line.name)
-                .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], color));
-            chart
-                .draw_series(
-                    line.points
-                        .iter()
-                        .map(|&p| Circle::new(p, 3, color.filled())),
-                )
-                .map_err(e)?;
-        }
-        chart
-            .configure_series_labels()
-            .label_font((FONT, 12))
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()
+            .draw_series(points.iter().map(|&p| Circle::new(p, 3, color.filled())))
             .map_err(e)?;
     }
-    Ok(())
+    chart
+        .configure_series_labels()
+        .label_font((FONT, 12))
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
+        .map_err(e)
 }
 
 /// Loss, metrics and learning rate per epoch, as three stacked panels.
@@ -317,6 +298,41 @@ pub fn confusion_matrix(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn training_curves_draw_every_series() {
+        use crate::evaluate::Report;
+        let dir = std::env::temp_dir().join(format!("mien-curves-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let report: Report = serde_json::from_value(serde_json::json!({
+            "n": 10, "label_set": null, "truth": null, "n_labelled": 0, "accuracy": null,
+            "macro_f1": null, "per_class": null, "confusion": null, "loss": 1.0,
+            "tta": {"flip": false}
+        }))
+        .unwrap();
+        let history: Vec<EpochRecord> = (1..=3)
+            .map(|epoch| EpochRecord {
+                epoch,
+                train_loss: 2.0 / epoch as f64,
+                train_accuracy: Some(0.2 * epoch as f64),
+                learning_rate: 1e-3 / epoch as f64,
+                monitored: 0.1 * epoch as f64,
+                valid: report.clone(),
+                train_seconds: 1.0,
+                data_seconds: 0.1,
+                valid_seconds: 0.1,
+                faces: 10,
+            })
+            .collect();
+        let path = dir.join("curves.png");
+        training_curves(&history, "validation accuracy", &path).unwrap();
+        let image = image::open(&path).unwrap().to_rgb8();
+        assert_eq!(image.dimensions(), (900, 900));
+        let blue = image.pixels().filter(|p| p.0 == [0, 0, 255]).count();
+        let green = image.pixels().filter(|p| p.0 == [0, 255, 0]).count();
+        assert!(blue > 200 && green > 100, "blue {blue}, green {green}");
+        std::fs::remove_dir_all(&dir).ok();
+    }
 
     #[test]
     fn confusion_plot_is_a_png_with_colour_where_the_counts_are() {
