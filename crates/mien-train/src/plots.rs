@@ -68,22 +68,23 @@ fn panel(
     log_scale: bool,
 ) -> Result<(), String> {
     let to_axis = |v: f64| if log_scale { v.log10() } else { v };
-    let lines: Vec<(&str, Vec<(f64, f64)>, RGBColor)> = lines
+    let lines: Vec<Line<'_>> = lines
         .iter()
-        .map(|l| {
-            let points = l
+        .map(|l| Line {
+            name: l.name,
+            points: l
                 .points
                 .iter()
                 .filter(|p| !log_scale || p.1 > 0.0)
                 .map(|&(x, y)| (x, to_axis(y)))
                 .filter(|p| p.1.is_finite())
-                .collect();
-            (l.name, points, l.color)
+                .collect(),
+            color: l.color,
         })
         .collect();
     let (mut lo, mut hi) = lines
         .iter()
-        .flat_map(|(_, points, _)| points.iter().map(|p| p.1))
+        .flat_map(|l| l.points.iter().map(|p| p.1))
         .fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(v), hi.max(v)));
     if lo > hi {
         (lo, hi) = (0.0, 1.0);
@@ -114,7 +115,12 @@ fn panel(
         .label_style((FONT, 12))
         .draw()
         .map_err(e)?;
-    for (name, points, color) in lines {
+    for Line {
+        name,
+        points,
+        color,
+    } in lines
+    {
         chart
             .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))
             .map_err(e)?
