@@ -22,6 +22,9 @@ pub enum DetectError {
         /// The operating system's error.
         source: std::io::Error,
     },
+    /// Bundled or given network weights do not fit the network.
+    #[error("detector weights: {0}")]
+    Weights(String),
     /// Detection parameters are out of range.
     #[error("invalid detection parameter: {0}")]
     Parameter(String),

@@ -7,6 +7,7 @@
 
 pub mod align;
 mod error;
+pub mod eye_state;
 pub mod eyes;
 pub mod haar;
 
