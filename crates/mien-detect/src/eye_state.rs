@@ -128,6 +128,42 @@ impl EyeStateClassifier {
     }
 }
 
+impl EyeStateClassifier {
+    /// P(eyes open) of a face: the mean P(open) of its two eye patches, squares of a quarter
+    /// of the face width centred on `eyes` when known, else where eyes sit in a frontal
+    /// face box (30 % and 70 % across, 38 % down).
+    pub fn face_open_probability(
+        &self,
+        gray: &GrayImage,
+        face: &mien_core::FaceBox,
+        eyes: Option<&crate::align::Eyes>,
+    ) -> f32 {
+        let centres = match eyes {
+            Some(e) => [e.left, e.right],
+            None => [0.3, 0.7].map(|fx| (face.x + fx * face.width, face.y + 0.38 * face.height)),
+        };
+        let side = (face.width * 0.25).max(2.0);
+        let (w, h) = gray.dimensions();
+        let patches: Vec<GrayImage> = centres
+            .iter()
+            .filter_map(|&(cx, cy)| {
+                let x0 = (cx - side / 2.0).max(0.0) as u32;
+                let y0 = (cy - side / 2.0).max(0.0) as u32;
+                let x1 = ((cx + side / 2.0) as u32).min(w);
+                let y1 = ((cy + side / 2.0) as u32).min(h);
+                (x1 > x0 && y1 > y0)
+                    .then(|| image::imageops::crop_imm(gray, x0, y0, x1 - x0, y1 - y0).to_image())
+            })
+            .collect();
+        let p = self.open_probability(&patches);
+        if p.is_empty() {
+            f32::NAN
+        } else {
+            p.iter().sum::<f32>() / p.len() as f32
+        }
+    }
+}
+
 /// Whether a CEW patch (by file stem, e.g. `Aaron_Eckhart_0001_L`) belongs to the held-out
 /// fifth of faces: both patches of a face (`_L`, `_R`) share the face id, and the id's FNV-1a
 /// hash decides, so the split never changes and never leaks a face across it.

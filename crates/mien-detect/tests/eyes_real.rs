@@ -4,6 +4,7 @@
 
 use mien_core::FaceDetector;
 use mien_detect::align::{CropConfig, align_face};
+use mien_detect::eye_state::EyeStateClassifier;
 use mien_detect::eyes::EyeFinder;
 use mien_detect::haar::{DetectParams, HaarFaceDetector, opencv_gray};
 
@@ -36,4 +37,11 @@ fn one_face_two_level_eyes_on_a_portrait() {
     );
     let crop = align_face(&photo, &face, Some(&eyes), &CropConfig::default());
     assert_eq!(crop.dimensions(), (48, 48));
+
+    // His eyes are open, whether the patches follow the found eyes or the box geometry.
+    let classifier = EyeStateClassifier::bundled(&mien_core::device::cpu()).unwrap();
+    let gray = opencv_gray(&photo);
+    let with_eyes = classifier.face_open_probability(&gray, &face, Some(&eyes));
+    let from_box = classifier.face_open_probability(&gray, &face, None);
+    assert!(with_eyes > 0.5 && from_box > 0.5, "{with_eyes} {from_box}");
 }
