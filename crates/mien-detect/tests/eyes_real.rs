@@ -45,3 +45,32 @@ fn one_face_two_level_eyes_on_a_portrait() {
     let from_box = classifier.face_open_probability(&gray, &face, None);
     assert!(with_eyes > 0.5 && from_box > 0.5, "{with_eyes} {from_box}");
 }
+
+#[test]
+fn a_huge_photo_is_downscaled_and_its_boxes_scaled_back() {
+    let path = mien_core::data_dir()
+        .expect("set MIEN_DATA to the folder holding faces_wild/")
+        .join("faces_wild/face_recognition_examples/obama.jpg");
+    let photo = mien_core::open_image(&path).unwrap();
+    let params = DetectParams {
+        min_neighbors: 5,
+        min_size: (100, 100),
+        ..DetectParams::default()
+    };
+    let detector = HaarFaceDetector::frontal_face(params);
+    let face = detector.detect(&photo).unwrap()[0];
+    // The same photo at 3× (2730×3411) goes through the 2048-pixel limit.
+    let (w, h) = (photo.width() * 3, photo.height() * 3);
+    let huge = photo.resize_exact(w, h, image::imageops::FilterType::Triangle);
+    let found = detector.detect(&huge).unwrap();
+    assert_eq!(found.len(), 1, "{found:?}");
+    let big = found[0];
+    let expected = mien_core::FaceBox::new(
+        face.x * 3.0,
+        face.y * 3.0,
+        face.width * 3.0,
+        face.height * 3.0,
+        1.0,
+    );
+    assert!(big.iou(&expected) > 0.8, "{big:?} vs {expected:?}");
+}

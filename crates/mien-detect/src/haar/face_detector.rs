@@ -8,14 +8,22 @@ use super::{DetectParams, HaarCascade, opencv_gray};
 /// A [`FaceDetector`] running a Haar cascade with fixed parameters. A box's confidence is
 /// `n / (n + 5)` for a box merging `n` raw detections: more overlapping windows, more
 /// confidence (OpenCV gives no score; this one only orders boxes).
+///
+/// Photos longer than [`HaarFaceDetector::DEFAULT_MAX_SIDE`] pixels on a side are
+/// downscaled before detection (and the boxes scaled back), which bounds time and memory
+/// on huge images; faces smaller than the cascade window after downscaling are not found.
 #[derive(Debug, Clone)]
 pub struct HaarFaceDetector {
     cascade: HaarCascade,
     params: DetectParams,
     name: String,
+    max_side: u32,
 }
 
 impl HaarFaceDetector {
+    /// The longest side detection runs at by default.
+    pub const DEFAULT_MAX_SIDE: u32 = 2048;
+
     /// OpenCV's frontal-face cascade with `params`.
     pub fn frontal_face(params: DetectParams) -> Self {
         Self::new(
@@ -31,7 +39,14 @@ impl HaarFaceDetector {
             cascade,
             params,
             name: name.into(),
+            max_side: Self::DEFAULT_MAX_SIDE,
         }
+    }
+
+    /// Detect on a copy downscaled to at most `max_side` pixels on its longer side.
+    pub fn with_max_side(mut self, max_side: u32) -> Self {
+        self.max_side = max_side.max(1);
+        self
     }
 }
 
@@ -41,9 +56,21 @@ impl FaceDetector for HaarFaceDetector {
     }
 
     fn detect(&self, image: &DynamicImage) -> Result<Vec<FaceBox>, Error> {
+        let longest = image.width().max(image.height());
+        let (gray, scale) = if longest > self.max_side {
+            let scale = self.max_side as f32 / longest as f32;
+            let (w, h) = (
+                ((image.width() as f32 * scale).round() as u32).max(1),
+                ((image.height() as f32 * scale).round() as u32).max(1),
+            );
+            let small = image.resize_exact(w, h, image::imageops::FilterType::Triangle);
+            (opencv_gray(&small), scale)
+        } else {
+            (opencv_gray(image), 1.0)
+        };
         let found = self
             .cascade
-            .detect_with_neighbors(&opencv_gray(image), &self.params)
+            .detect_with_neighbors(&gray, &self.params)
             .map_err(|e| Error::Detection {
                 detector: self.name.clone(),
                 source: Box::new(e),
@@ -52,10 +79,10 @@ impl FaceDetector for HaarFaceDetector {
             .into_iter()
             .map(|(r, n)| {
                 FaceBox::new(
-                    r.x as f32,
-                    r.y as f32,
-                    r.width as f32,
-                    r.height as f32,
+                    r.x as f32 / scale,
+                    r.y as f32 / scale,
+                    r.width as f32 / scale,
+                    r.height as f32 / scale,
                     n as f32 / (n as f32 + 5.0),
                 )
             })
