@@ -1,6 +1,8 @@
 //! Face detection speed on a 640×480 photo: the Haar engine with OpenCV's frontal-face
 //! cascade at two parameter settings, the same photo and settings that
-//! `tools/haar_reference.py` times OpenCV with. `docs/DETECTION.md` records the figures.
+//! `tools/haar_reference.py` times OpenCV with; and BlazeFace on the default device (whole
+//! detection, and its letterboxing and network alone). `docs/DETECTION.md` records the
+//! figures.
 //!
 //! ```text
 //! cargo bench -p mien-benches --bench detect
@@ -11,20 +13,23 @@
 
 use std::time::Duration;
 
+use burn::prelude::*;
 use criterion::{Criterion, criterion_group, criterion_main};
 use image::imageops::FilterType;
+use mien_detect::BlazeFaceDetector;
+use mien_detect::blazeface::{BlazeFaceNet, STEM_PATCH, STEM_SIZE, letterbox_input, stem_patches};
 use mien_detect::haar::{DetectParams, HaarCascade, opencv_gray};
 
-fn photo_640x480() -> image::GrayImage {
+fn photo_640x480() -> image::DynamicImage {
     let path = mien_core::data_dir()
         .unwrap_or_else(|e| panic!("{e}"))
         .join("faces_wild/face_recognition_examples/two_people.jpg");
     let photo = image::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    opencv_gray(&photo.resize_exact(640, 480, FilterType::Triangle))
+    photo.resize_exact(640, 480, FilterType::Triangle)
 }
 
 fn haar(c: &mut Criterion) {
-    let gray = photo_640x480();
+    let gray = opencv_gray(&photo_640x480());
     let cascade = HaarCascade::frontal_face();
     let mut group = c.benchmark_group("detect_640x480");
     group
@@ -50,5 +55,36 @@ fn haar(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, haar);
+fn blazeface(c: &mut Criterion) {
+    let photo = photo_640x480();
+    let device = mien_core::select_device().unwrap_or_else(|e| panic!("{e}"));
+    let detector = BlazeFaceDetector::bundled(&device).unwrap_or_else(|e| panic!("{e}"));
+    let mut group = c.benchmark_group("detect_640x480");
+    group.sample_size(50);
+    group.bench_function("blazeface", |b| {
+        b.iter(|| detector.detect_faces(&photo).expect("detection runs"))
+    });
+    group.bench_function("blazeface letterbox only", |b| {
+        b.iter(|| letterbox_input(&photo))
+    });
+    let (_, input) = letterbox_input(&photo);
+    group.bench_function("blazeface stem patches only", |b| {
+        b.iter(|| stem_patches(&input))
+    });
+    let patches = stem_patches(&input);
+    let net = BlazeFaceNet::new(&device);
+    group.bench_function("blazeface network only", |b| {
+        b.iter(|| {
+            let x = Tensor::<4>::from_data(
+                TensorData::new(patches.clone(), [1, STEM_PATCH, STEM_SIZE, STEM_SIZE]),
+                &device,
+            );
+            let (scores, _) = net.forward_patches(x);
+            mien_core::read_f32(scores).expect("outputs")
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, haar, blazeface);
 criterion_main!(benches);

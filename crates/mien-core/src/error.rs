@@ -89,6 +89,22 @@ pub enum Error {
         source: image::ImageError,
     },
 
+    /// An image file too large to decode in bounded memory.
+    #[error(
+        "image {path} is {width}×{height} pixels, over the {limit} MP decoding limit, and cannot be shrunk while decoding ({reason}); resize it first",
+        limit = crate::image_io::MAX_DECODED_PIXELS / 1_000_000
+    )]
+    ImageTooLarge {
+        /// The file.
+        path: PathBuf,
+        /// Its width.
+        width: u32,
+        /// Its height.
+        height: u32,
+        /// Why it cannot be shrunk.
+        reason: String,
+    },
+
     /// The research-data folder could not be found.
     #[error("data folder not found: {0}. Set MIEN_DATA to the folder that holds fer2013/")]
     DataDirNotFound(String),

@@ -1,43 +1,364 @@
-//! Reading image files with errors that name the file.
+//! Reading image files with errors that name the file, in bounded memory.
 
+use std::fs::File;
+use std::io::BufReader;
 use std::path::Path;
 
-use image::DynamicImage;
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader};
 
 use crate::Error;
 
-/// Opens and decodes an image file (PNG or JPEG), guessing the format from its content, and
-/// turns it upright as its EXIF orientation says (phone photos are often stored sideways).
+/// The most pixels an image is decoded at: 40 megapixels (at most 320 MB as 16-bit RGBA).
+/// Larger JPEG and PNG files are shrunk while they are decoded (see [`open_image`]).
+pub const MAX_DECODED_PIXELS: u64 = 40_000_000;
+
+/// Opens and decodes an image file (PNG or JPEG; any bit depth, grey, RGB(A), CMYK JPEG),
+/// guessing the format from its content, and turns it upright as its EXIF orientation says
+/// (phone photos are often stored sideways).
+///
+/// Files over [`MAX_DECODED_PIXELS`] never allocate their full size: a JPEG is decoded at
+/// 1/2, 1/4 or 1/8 scale (the decoder's DCT scaling), a PNG is averaged over k×k blocks row
+/// by row while it streams in (8-bit), so a 20000×20000 photo costs a few megabytes plus
+/// its shrunken copy.
 ///
 /// # Errors
-/// [`Error::ImageRead`] naming the path, for a missing, unreadable, truncated or
-/// non-image file.
+/// [`Error::ImageRead`] naming the path, for a missing, unreadable, truncated or non-image
+/// file; [`Error::ImageTooLarge`] for a file over the limit that cannot be shrunk while
+/// decoding (another format, an interlaced PNG, a JPEG still over the limit at 1/8 scale).
 pub fn open_image(path: impl AsRef<Path>) -> Result<DynamicImage, Error> {
-    use image::ImageDecoder;
     let path = path.as_ref();
-    let read = || -> Result<DynamicImage, image::ImageError> {
-        let mut decoder = image::ImageReader::open(path)?
-            .with_guessed_format()?
-            .into_decoder()?;
-        let orientation = decoder.orientation()?;
-        let mut image = DynamicImage::from_decoder(decoder)?;
-        image.apply_orientation(orientation);
-        Ok(image)
-    };
-    read().map_err(|source| Error::ImageRead {
+    let read_error = |source| Error::ImageRead {
         path: path.to_owned(),
         source,
-    })
+    };
+    let reader = || -> Result<ImageReader<BufReader<File>>, image::ImageError> {
+        Ok(ImageReader::open(path)?.with_guessed_format()?)
+    };
+    let header = reader().map_err(read_error)?;
+    let format = header.format();
+    let (width, height) = header.into_dimensions().map_err(read_error)?;
+    let too_large = |reason: &str| Error::ImageTooLarge {
+        path: path.to_owned(),
+        width,
+        height,
+        reason: reason.to_owned(),
+    };
+    let mut decoder = reader()
+        .and_then(|r| r.into_decoder())
+        .map_err(read_error)?;
+    let orientation = decoder.orientation().map_err(read_error)?;
+    let mut image = if u64::from(width) * u64::from(height) <= MAX_DECODED_PIXELS {
+        DynamicImage::from_decoder(decoder).map_err(read_error)?
+    } else {
+        drop(decoder);
+        match format {
+            Some(ImageFormat::Jpeg) => shrink::jpeg(path, width, height)
+                .map_err(|e| e.unwrap_or_else(|| too_large("still too large at 1/8 scale")))?,
+            Some(ImageFormat::Png) => shrink::png(path, width, height)
+                .map_err(|e| e.unwrap_or_else(|| too_large("interlaced PNG")))?,
+            _ => {
+                return Err(too_large(
+                    "only JPEG and PNG files are shrunk while decoding",
+                ));
+            }
+        }
+    };
+    image.apply_orientation(orientation);
+    Ok(image)
+}
+
+/// Decoding huge files at reduced size. Each function returns `Err(None)` when the file is
+/// of a kind it cannot shrink, `Err(Some(error))` when decoding fails.
+mod shrink {
+    use super::*;
+
+    type Shrunk = Result<DynamicImage, Option<Error>>;
+
+    fn failed(path: &Path, message: String) -> Option<Error> {
+        Some(Error::ImageRead {
+            path: path.to_owned(),
+            source: image::ImageError::Decoding(image::error::DecodingError::new(
+                image::error::ImageFormatHint::Unknown,
+                message,
+            )),
+        })
+    }
+
+    fn open(path: &Path) -> Result<BufReader<File>, Option<Error>> {
+        File::open(path).map(BufReader::new).map_err(|e| {
+            Some(Error::ImageRead {
+                path: path.to_owned(),
+                source: image::ImageError::IoError(e),
+            })
+        })
+    }
+
+    /// The smallest block side `k` that brings `width × height` under the limit.
+    pub(super) fn block_side(width: u32, height: u32) -> u32 {
+        let pixels = u64::from(width) * u64::from(height);
+        let mut k = 1u32;
+        while pixels.div_ceil(u64::from(k) * u64::from(k)) > MAX_DECODED_PIXELS {
+            k += 1;
+        }
+        k
+    }
+
+    /// A JPEG decoded at the largest DCT scale (1/2, 1/4, 1/8) under the limit.
+    pub(super) fn jpeg(path: &Path, width: u32, height: u32) -> Shrunk {
+        let k = block_side(width, height);
+        if k > 8 {
+            return Err(None);
+        }
+        let mut decoder = jpeg_decoder::Decoder::new(open(path)?);
+        let target = |side: u32| u16::try_from(side.div_ceil(k)).unwrap_or(u16::MAX);
+        let (w, h) = decoder
+            .scale(target(width), target(height))
+            .map_err(|e| failed(path, e.to_string()))?;
+        let pixels = decoder.decode().map_err(|e| failed(path, e.to_string()))?;
+        let info = decoder
+            .info()
+            .ok_or_else(|| failed(path, "no JPEG header".into()))?;
+        let (w, h) = (u32::from(w), u32::from(h));
+        let image = match info.pixel_format {
+            jpeg_decoder::PixelFormat::L8 => {
+                image::GrayImage::from_raw(w, h, pixels).map(Into::into)
+            }
+            jpeg_decoder::PixelFormat::L16 => {
+                let values = pixels
+                    .chunks_exact(2)
+                    .map(|b| u16::from_be_bytes([b[0], b[1]]))
+                    .collect();
+                image::ImageBuffer::<image::Luma<u16>, _>::from_raw(w, h, values).map(Into::into)
+            }
+            jpeg_decoder::PixelFormat::RGB24 => {
+                image::RgbImage::from_raw(w, h, pixels).map(Into::into)
+            }
+            jpeg_decoder::PixelFormat::CMYK32 => {
+                // Adobe-style (inverted) CMYK, what Photoshop and PIL write.
+                let rgb = pixels
+                    .chunks_exact(4)
+                    .flat_map(|p| {
+                        let k = u16::from(p[3]);
+                        [0, 1, 2].map(|i| (u16::from(p[i]) * k / 255) as u8)
+                    })
+                    .collect();
+                image::RgbImage::from_raw(w, h, rgb).map(Into::into)
+            }
+        };
+        image.ok_or_else(|| failed(path, "decoded pixel count does not match the size".into()))
+    }
+
+    /// A non-interlaced PNG averaged over k×k blocks as its rows stream in (8 bits per
+    /// channel; 16-bit samples keep their high byte).
+    pub(super) fn png(path: &Path, width: u32, height: u32) -> Shrunk {
+        let mut decoder = png::Decoder::new(open(path)?);
+        decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+        let mut reader = decoder
+            .read_info()
+            .map_err(|e| failed(path, e.to_string()))?;
+        if reader.info().interlaced {
+            return Err(None);
+        }
+        let channels = reader.output_color_type().0.samples();
+        let k = block_side(width, height) as usize;
+        let (w, h) = ((width as usize).div_ceil(k), (height as usize).div_ceil(k));
+        let mut out = Vec::with_capacity(w * h * channels);
+        let mut sums = vec![0u32; w * channels];
+        let mut counts = vec![0u32; w];
+        for y in 0..height as usize {
+            let row = reader
+                .next_row()
+                .map_err(|e| failed(path, e.to_string()))?
+                .ok_or_else(|| failed(path, format!("truncated at row {y} of {height}")))?;
+            for (x, pixel) in row.data().chunks_exact(channels).enumerate() {
+                let cell = x / k;
+                counts[cell] += 1;
+                for (c, &v) in pixel.iter().enumerate() {
+                    sums[cell * channels + c] += u32::from(v);
+                }
+            }
+            if (y + 1) % k == 0 || y + 1 == height as usize {
+                for (cell, &n) in counts.iter().enumerate() {
+                    let n = n.max(1);
+                    out.extend(
+                        sums[cell * channels..(cell + 1) * channels]
+                            .iter()
+                            .map(|&s| (s / n) as u8),
+                    );
+                }
+                sums.fill(0);
+                counts.fill(0);
+            }
+        }
+        let (w, h) = (w as u32, h as u32);
+        let image: Option<DynamicImage> = match channels {
+            1 => image::GrayImage::from_raw(w, h, out).map(Into::into),
+            2 => image::GrayAlphaImage::from_raw(w, h, out).map(Into::into),
+            3 => image::RgbImage::from_raw(w, h, out).map(Into::into),
+            _ => image::RgbaImage::from_raw(w, h, out).map(Into::into),
+        };
+        image.ok_or_else(|| failed(path, "decoded pixel count does not match the size".into()))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn temp_dir(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("mien-core-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn block_side_brings_images_under_the_limit() {
+        assert_eq!(shrink::block_side(6_000, 6_000), 1);
+        // 400 MP needs 4×4 blocks (400 / 9 = 44.4 MP is still over 40).
+        assert_eq!(shrink::block_side(20_000, 20_000), 4);
+        assert_eq!(shrink::block_side(200_000, 200_000), 32);
+    }
+
+    #[test]
+    fn a_20000_pixel_square_png_is_shrunk_while_decoding() {
+        let dir = temp_dir("huge-png");
+        let path = dir.join("huge.png");
+        // 1-bit grey, white with a black top-left quarter: 50 MB of raw rows, a few KB on disk.
+        let side = 20_000u32;
+        let mut encoder = png::Encoder::new(File::create(&path).unwrap(), side, side);
+        encoder.set_color(png::ColorType::Grayscale);
+        encoder.set_depth(png::BitDepth::One);
+        encoder.set_compression(png::Compression::Fast);
+        let mut writer = encoder
+            .write_header()
+            .unwrap()
+            .into_stream_writer()
+            .unwrap();
+        let row_bytes = side as usize / 8;
+        let dark = [vec![0u8; row_bytes / 2], vec![0xFF; row_bytes / 2]].concat();
+        let light = vec![0xFFu8; row_bytes];
+        for y in 0..side {
+            let row = if y < side / 2 { &dark } else { &light };
+            std::io::Write::write_all(&mut writer, row).unwrap();
+        }
+        writer.finish().unwrap();
+
+        let image = open_image(&path).unwrap();
+        assert_eq!((image.width(), image.height()), (5_000, 5_000));
+        let gray = image.to_luma8();
+        assert_eq!(gray.get_pixel(100, 100).0, [0]);
+        assert_eq!(gray.get_pixel(4_000, 100).0, [255]);
+        assert_eq!(gray.get_pixel(100, 4_000).0, [255]);
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn a_huge_jpeg_is_decoded_at_reduced_scale() {
+        let dir = temp_dir("huge-jpeg");
+        let path = dir.join("huge.jpg");
+        // 9000×5000 = 45 MP: over the limit, so decoded at 1/2 scale.
+        let (w, h) = (9_000u32, 5_000u32);
+        let pixels = image::RgbImage::from_fn(w, h, |x, _| {
+            if x < w / 2 {
+                image::Rgb([200, 30, 30])
+            } else {
+                image::Rgb([30, 30, 200])
+            }
+        });
+        pixels.save(&path).unwrap();
+        drop(pixels);
+        let image = open_image(&path).unwrap().to_rgb8();
+        assert_eq!(image.dimensions(), (4_500, 2_500));
+        let left = image.get_pixel(1_000, 1_000).0;
+        let right = image.get_pixel(3_500, 1_000).0;
+        assert!(left[0] > 150 && left[2] < 80, "{left:?}");
+        assert!(right[2] > 150 && right[0] < 80, "{right:?}");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn sixteen_bit_grey_alpha_and_cmyk_files_decode() {
+        let dir = temp_dir("kinds");
+        let rgb16 = dir.join("rgb16.png");
+        image::ImageBuffer::<image::Rgb<u16>, _>::from_pixel(5, 4, image::Rgb([65_535, 0, 32_768]))
+            .save(&rgb16)
+            .unwrap();
+        let image = open_image(&rgb16).unwrap();
+        assert_eq!(image.color(), image::ColorType::Rgb16);
+        assert_eq!(image.to_rgb8().get_pixel(4, 3).0, [255, 0, 128]);
+
+        let gray_alpha = dir.join("la.png");
+        image::GrayAlphaImage::from_pixel(3, 3, image::LumaA([90, 10]))
+            .save(&gray_alpha)
+            .unwrap();
+        assert_eq!(
+            open_image(&gray_alpha)
+                .unwrap()
+                .to_luma8()
+                .get_pixel(1, 1)
+                .0,
+            [90]
+        );
+
+        // A CMYK JPEG written by PIL from the sample photo (fixtures/README.md).
+        let cmyk = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/astronaut_cmyk.jpg");
+        let rgb = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/astronaut.jpg");
+        let from_cmyk = open_image(&cmyk).unwrap().to_rgb8();
+        let reference = open_image(&rgb)
+            .unwrap()
+            .resize_exact(128, 128, image::imageops::FilterType::Triangle)
+            .to_rgb8();
+        assert_eq!(from_cmyk.dimensions(), (128, 128));
+        let mean_difference = from_cmyk
+            .as_raw()
+            .iter()
+            .zip(reference.as_raw())
+            .map(|(&a, &b)| f64::from(a.abs_diff(b)))
+            .sum::<f64>()
+            / from_cmyk.as_raw().len() as f64;
+        assert!(
+            mean_difference < 12.0,
+            "CMYK decoded to other colours: {mean_difference}"
+        );
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn a_jpeg_too_large_even_at_one_eighth_is_refused_with_its_size() {
+        let dir = temp_dir("huge-jpeg-header");
+        let path = dir.join("huge.jpg");
+        // A real 8×8 JPEG whose frame header (SOF0) is patched to claim 65000×65000: 4,225 MP
+        // is over the limit even at 1/8 scale, so it is refused before any pixel is decoded.
+        let mut bytes = Vec::new();
+        image::RgbImage::new(8, 8)
+            .write_to(&mut std::io::Cursor::new(&mut bytes), ImageFormat::Jpeg)
+            .unwrap();
+        let sof = bytes.windows(2).position(|w| w == [0xFF, 0xC0]).unwrap();
+        bytes[sof + 5..sof + 9].copy_from_slice(&[0xFD, 0xE8, 0xFD, 0xE8]);
+        std::fs::write(&path, &bytes).unwrap();
+        let err = open_image(&path).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::ImageTooLarge {
+                    width: 65_000,
+                    height: 65_000,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        let message = err.to_string();
+        assert!(
+            message.contains("huge.jpg") && message.contains("65000×65000"),
+            "{message}"
+        );
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
     #[test]
     fn corrupt_and_missing_files_name_the_path() {
-        let dir = std::env::temp_dir().join(format!("mien-core-image-io-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = temp_dir("image-io");
         let corrupt = dir.join("corrupt.png");
         // A PNG signature followed by garbage: the decoder must fail, not panic.
         std::fs::write(&corrupt, b"\x89PNG\r\n\x1a\nthis is not a png").unwrap();
@@ -65,8 +386,7 @@ mod tests {
     #[test]
     fn exif_orientation_is_applied() {
         use image::ImageEncoder;
-        let dir = std::env::temp_dir().join(format!("mien-core-exif-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = temp_dir("exif");
         // A 4×2 image, left half black, right half white, tagged "rotate 90° clockwise"
         // (EXIF orientation 6): upright it is 2×4 with the white half at the bottom.
         let pixels: Vec<u8> = (0..2)

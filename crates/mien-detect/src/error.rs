@@ -25,6 +25,9 @@ pub enum DetectError {
     /// Bundled or given network weights do not fit the network.
     #[error("detector weights: {0}")]
     Weights(String),
+    /// An annotated benchmark (boxes file or photo) could not be read.
+    #[error("benchmark: {0}")]
+    Benchmark(String),
     /// Detection parameters are out of range.
     #[error("invalid detection parameter: {0}")]
     Parameter(String),
