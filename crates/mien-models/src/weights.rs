@@ -28,6 +28,7 @@ use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
 use burn::store::{ModuleSnapshot, SafetensorsStore};
+use burn::tensor::activation::{sigmoid, softmax};
 use mien_core::{Backbone, LabelSet, Preprocessing};
 use serde::{Deserialize, Serialize};
 
@@ -139,7 +140,39 @@ pub enum Model {
     MultiTask(MultiTask<AnyBackbone>),
 }
 
+/// What a [`Model`] outputs for a batch, as probabilities.
+#[derive(Debug, Clone)]
+pub struct Prediction {
+    /// Emotion class probabilities `[N, classes]` (softmax), for emotion and multi-task heads.
+    pub probabilities: Option<Tensor<2>>,
+    /// Smile intensity in `[0, 1]` `[N]` (sigmoid), for smile and multi-task heads.
+    pub smile: Option<Tensor<1>>,
+}
+
 impl Model {
+    /// Every head's output for `images` (`[N, C, H, W]` as the spec's preprocessing makes
+    /// them), as probabilities. Call on a model in validation mode (`Module::valid`) for
+    /// inference.
+    pub fn predict(&self, images: Tensor<4>) -> Prediction {
+        match self {
+            Model::Emotion(c) => Prediction {
+                probabilities: Some(softmax(c.forward(images), 1)),
+                smile: None,
+            },
+            Model::Smile(s) => Prediction {
+                probabilities: None,
+                smile: Some(s.intensity(images)),
+            },
+            Model::MultiTask(m) => {
+                let out = m.forward(images);
+                Prediction {
+                    probabilities: Some(softmax(out.emotion_logits, 1)),
+                    smile: Some(sigmoid(out.smile_logits)),
+                }
+            }
+        }
+    }
+
     /// The backbone, whatever the head.
     pub fn backbone(&self) -> &AnyBackbone {
         match self {
@@ -229,16 +262,27 @@ pub fn save(model: &Model, spec: &ModelSpec, path: impl AsRef<Path>) -> Result<(
 /// [`ModelError::Io`], [`ModelError::NotSafetensors`] or [`ModelError::BadSpec`].
 pub fn read_spec(path: impl AsRef<Path>) -> Result<ModelSpec, ModelError> {
     let path = path.as_ref();
-    let bytes = std::fs::read(path).map_err(|source| ModelError::Io {
+    spec_from_bytes(&read_file(path)?, path)
+}
+
+fn read_file(path: &Path) -> Result<Vec<u8>, ModelError> {
+    std::fs::read(path).map_err(|source| ModelError::Io {
         path: path.to_owned(),
         source,
-    })?;
-    let (_, metadata) = safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| {
-        ModelError::NotSafetensors {
+    })
+}
+
+/// The [`ModelSpec`] in the metadata of safetensors `bytes`; `origin` names them in errors.
+///
+/// # Errors
+/// [`ModelError::NotSafetensors`] or [`ModelError::BadSpec`].
+pub fn spec_from_bytes(bytes: &[u8], origin: &Path) -> Result<ModelSpec, ModelError> {
+    let path = origin;
+    let (_, metadata) =
+        safetensors::SafeTensors::read_metadata(bytes).map_err(|e| ModelError::NotSafetensors {
             path: path.to_owned(),
             message: e.to_string(),
-        }
-    })?;
+        })?;
     let bad_spec = |message: String| ModelError::BadSpec {
         path: path.to_owned(),
         message,
@@ -265,14 +309,24 @@ pub fn read_spec(path: impl AsRef<Path>) -> Result<ModelSpec, ModelError> {
 /// architecture (a missing, unexpected or wrongly shaped tensor).
 pub fn load(path: impl AsRef<Path>, device: &Device) -> Result<SavedModel, ModelError> {
     let path = path.as_ref();
-    let spec = read_spec(path)?;
+    load_bytes(&read_file(path)?, path, device)
+}
+
+/// [`load`] from the bytes of a model file (e.g. weights embedded with `include_bytes!`);
+/// `origin` names them in errors.
+///
+/// # Errors
+/// As [`load`], without [`ModelError::Io`].
+pub fn load_bytes(bytes: &[u8], origin: &Path, device: &Device) -> Result<SavedModel, ModelError> {
+    let path = origin;
+    let spec = spec_from_bytes(bytes, path)?;
     let mut model = spec.init(device)?;
     let mismatch = |message: String| ModelError::Mismatch {
         path: path.to_owned(),
         architecture: spec.backbone.architecture().to_string(),
         message,
     };
-    let mut store = SafetensorsStore::from_file(path).allow_partial(true);
+    let mut store = SafetensorsStore::from_bytes(Some(bytes.to_vec())).allow_partial(true);
     let result = model
         .load_from(&mut store)
         .map_err(|e| mismatch(e.to_string()))?;

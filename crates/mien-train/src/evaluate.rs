@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 
 use burn::nn::interpolate::{Interpolate2dConfig, InterpolateMode};
 use burn::prelude::*;
-use burn::tensor::activation::{sigmoid, softmax};
 use mien_core::{LabelSet, Preprocessing, read_f32};
 use mien_data::{FaceDataset, MajorityRule};
 use mien_models::weights::{HeadSpec, Model, ModelSpec};
@@ -169,14 +168,12 @@ fn forward_views(
     let add2 = |acc: Option<Tensor<2>>, t: Tensor<2>| Some(acc.map_or(t.clone(), |a| a + t));
     let add1 = |acc: Option<Tensor<1>>, t: Tensor<1>| Some(acc.map_or(t.clone(), |a| a + t));
     for view in views {
-        match model {
-            Model::Emotion(c) => probs = add2(probs, softmax(c.forward(view), 1)),
-            Model::Smile(s) => smile = add1(smile, s.intensity(view)),
-            Model::MultiTask(m) => {
-                let out = m.forward(view);
-                probs = add2(probs, softmax(out.emotion_logits, 1));
-                smile = add1(smile, sigmoid(out.smile_logits));
-            }
+        let prediction = model.predict(view);
+        if let Some(p) = prediction.probabilities {
+            probs = add2(probs, p);
+        }
+        if let Some(s) = prediction.smile {
+            smile = add1(smile, s);
         }
     }
     (probs.map(|p| p / n), smile.map(|s| s / n))

@@ -1,0 +1,151 @@
+//! Trained models bundled with mien: no training, no download. Each is a safetensors file
+//! embedded in the library (with its [`ModelSpec`](crate::weights::ModelSpec) inside) and has
+//! a model card in `docs/models/`.
+//!
+//! ```
+//! use mien_models::pretrained::Pretrained;
+//! let device = mien_core::device::cpu();
+//! let saved = Pretrained::Default.load(&device).unwrap();
+//! assert_eq!(saved.spec.backbone.architecture().to_string(), "mini_xception");
+//! ```
+
+use std::path::Path;
+use std::str::FromStr;
+
+use burn::prelude::Device;
+
+use crate::weights::{ModelError, SavedModel, load_bytes};
+
+/// A bundled model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Pretrained {
+    /// 7 FER2013 emotions, mini-Xception (60 k parameters, ~1.3 ms per face on one core).
+    Default,
+    /// 8 FER+ emotions (with contempt) and smile intensity from one mini-Xception: trained on
+    /// the FER+ vote distributions and the happiness vote fraction.
+    FerPlusSmile,
+}
+
+/// What a bundled model measured on FER2013 PublicTest (duplicates removed, flip
+/// test-time augmentation), as its model card reports.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Card {
+    /// Faces evaluated.
+    pub faces: usize,
+    /// Accuracy against the model's own label set: FER2013 labels for
+    /// [`Pretrained::Default`], the FER+ majority vote for [`Pretrained::FerPlusSmile`].
+    pub accuracy: f64,
+    /// Pearson r of the smile intensity against the happiness vote fraction, if it has one.
+    pub smile_pearson: Option<f64>,
+    /// Mean absolute error of the smile intensity (0–1 scale), if it has one.
+    pub smile_mae: Option<f64>,
+}
+
+impl Pretrained {
+    /// Every bundled model.
+    pub const ALL: [Pretrained; 2] = [Pretrained::Default, Pretrained::FerPlusSmile];
+
+    /// Its name (for command lines and errors).
+    pub fn name(self) -> &'static str {
+        match self {
+            Pretrained::Default => "default",
+            Pretrained::FerPlusSmile => "ferplus-smile",
+        }
+    }
+
+    /// The embedded safetensors file.
+    pub fn bytes(self) -> &'static [u8] {
+        match self {
+            Pretrained::Default => include_bytes!("../weights/default_fer2013.safetensors"),
+            Pretrained::FerPlusSmile => include_bytes!("../weights/ferplus_smile.safetensors"),
+        }
+    }
+
+    /// What its model card reports.
+    pub fn card(self) -> Card {
+        match self {
+            Pretrained::Default => Card {
+                faces: 3309,
+                accuracy: 0.6150,
+                smile_pearson: None,
+                smile_mae: None,
+            },
+            Pretrained::FerPlusSmile => Card {
+                faces: 3309,
+                accuracy: 0.7761,
+                smile_pearson: Some(0.9038),
+                smile_mae: Some(0.0947),
+            },
+        }
+    }
+
+    /// The model with its weights on `device`.
+    ///
+    /// # Errors
+    /// [`ModelError`] if the embedded file does not fit this build (a packaging error).
+    pub fn load(self, device: &Device) -> Result<SavedModel, ModelError> {
+        load_bytes(
+            self.bytes(),
+            Path::new(&format!("bundled:{}", self.name())),
+            device,
+        )
+    }
+}
+
+impl std::fmt::Display for Pretrained {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A name that is not a bundled model.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("no bundled model is called {0:?}; bundled: default, ferplus-smile")]
+pub struct UnknownPretrained(pub String);
+
+impl FromStr for Pretrained {
+    type Err = UnknownPretrained;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        Pretrained::ALL
+            .into_iter()
+            .find(|p| p.name() == name)
+            .ok_or_else(|| UnknownPretrained(name.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::weights::{HeadSpec, Model};
+    use mien_core::LabelSet;
+
+    #[test]
+    fn every_bundled_model_loads_with_its_head() {
+        let device = mien_core::device::cpu();
+        for p in Pretrained::ALL {
+            let saved = p.load(&device).unwrap();
+            assert_eq!(p.name().parse::<Pretrained>().unwrap(), p);
+            match (p, saved.spec.head, &saved.model) {
+                (Pretrained::Default, HeadSpec::Emotion { label_set }, Model::Emotion(_)) => {
+                    assert_eq!(label_set, LabelSet::Fer2013)
+                }
+                (
+                    Pretrained::FerPlusSmile,
+                    HeadSpec::MultiTask { label_set },
+                    Model::MultiTask(_),
+                ) => {
+                    assert_eq!(label_set, LabelSet::FerPlus)
+                }
+                other => panic!("{p}: unexpected head {:?}", other.1),
+            }
+            assert!(p.bytes().len() < 10_000_000);
+            assert_eq!(
+                p.card().smile_pearson.is_some(),
+                p == Pretrained::FerPlusSmile
+            );
+        }
+        let err = "happy".parse::<Pretrained>().unwrap_err();
+        assert!(err.to_string().contains("ferplus-smile"));
+    }
+}

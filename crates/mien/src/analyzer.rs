@@ -1,0 +1,389 @@
+//! The pipeline: detect → align → classify → score.
+
+use burn::module::Module;
+use burn::prelude::*;
+use image::{DynamicImage, GenericImageView};
+use mien_core::{EmotionProbabilities, FaceBox, FaceDetector, LabelSet, read_f32};
+use mien_detect::align::{CropConfig, Eyes, align_face};
+use mien_detect::eye_state::EyeStateClassifier;
+use mien_detect::eyes::EyeFinder;
+use mien_detect::haar::opencv_gray;
+use mien_detect::{BlazeFaceDetector, DetectError};
+use mien_models::pretrained::Pretrained;
+use mien_models::weights::{HeadSpec, Model, ModelError, ModelSpec, SavedModel};
+use mien_score::{PhotoFace, SmileScore, emoji, rate_photo, rate_photo_seed};
+
+use crate::{Analysis, FaceAnalysis};
+
+/// What can go wrong building or running an [`Analyzer`].
+#[derive(Debug, thiserror::Error)]
+pub enum AnalyzeError {
+    /// A model could not be loaded.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// The detector or eye classifier could not be loaded.
+    #[error(transparent)]
+    Detector(#[from] DetectError),
+    /// Detection, preprocessing or the backend failed.
+    #[error(transparent)]
+    Core(#[from] mien_core::Error),
+    /// An annotated image could not be written.
+    #[error("cannot write {path}: {source} (is the folder there and the extension .png or .jpg?)")]
+    WriteImage {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The encoder's or file system's error.
+        source: image::ImageError,
+    },
+    /// The model has no emotion head (a smile-only model cannot give expressions).
+    #[error("the model has no emotion head; use an emotion or multi-task model")]
+    NoEmotionHead,
+}
+
+/// Where faces come from.
+enum Faces {
+    /// BlazeFace, whose key points give the eyes.
+    BlazeFace(Box<BlazeFaceDetector>),
+    /// Any detector; eyes from the eye cascade.
+    Other(Box<dyn FaceDetector>),
+    /// The whole image is one face (pre-cropped faces).
+    WholeImage,
+}
+
+/// Detects faces, reads their expressions and smiles, and rates the photo.
+///
+/// ```no_run
+/// let analyzer = mien::Analyzer::new().unwrap();
+/// let photo = mien_core::open_image("photo.jpg").unwrap();
+/// let analysis = analyzer.analyze(&photo).unwrap();
+/// for face in &analysis.faces {
+///     println!("{} {} smile {:.1}", face.emoji, face.emotion, face.smile.value());
+/// }
+/// ```
+pub struct Analyzer {
+    faces: Faces,
+    model: Model,
+    spec: ModelSpec,
+    label_set: LabelSet,
+    eye_state: Option<EyeStateClassifier>,
+    crop_margin: f32,
+    device: Device,
+}
+
+impl std::fmt::Debug for Analyzer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Analyzer")
+            .field("detector", &self.detector_name())
+            .field(
+                "architecture",
+                &self.spec.backbone.architecture().to_string(),
+            )
+            .field("label_set", &self.label_set)
+            .field("device", &self.device)
+            .finish()
+    }
+}
+
+/// Builds an [`Analyzer`] with other parts than the defaults.
+pub struct AnalyzerBuilder {
+    device: Option<Device>,
+    detector: Option<Box<dyn FaceDetector>>,
+    whole_image: bool,
+    model: Option<SavedModel>,
+    pretrained: Pretrained,
+    eye_state: bool,
+    crop_margin: f32,
+}
+
+impl Default for AnalyzerBuilder {
+    fn default() -> Self {
+        Self {
+            device: None,
+            detector: None,
+            whole_image: false,
+            model: None,
+            pretrained: Pretrained::FerPlusSmile,
+            eye_state: true,
+            crop_margin: 0.1,
+        }
+    }
+}
+
+impl AnalyzerBuilder {
+    /// Run on `device` (default: `mien_core::select_device`, i.e. `MIEN_DEVICE` or the CPU).
+    pub fn device(mut self, device: Device) -> Self {
+        self.device = Some(device);
+        self
+    }
+
+    /// Find faces with `detector` instead of the bundled BlazeFace.
+    pub fn detector(mut self, detector: Box<dyn FaceDetector>) -> Self {
+        self.detector = Some(detector);
+        self
+    }
+
+    /// Treat every image as one face (for inputs that are already face crops).
+    pub fn whole_image(mut self, whole_image: bool) -> Self {
+        self.whole_image = whole_image;
+        self
+    }
+
+    /// Classify with a bundled model (default: [`Pretrained::FerPlusSmile`], which also
+    /// gives the smile intensity).
+    pub fn pretrained(mut self, pretrained: Pretrained) -> Self {
+        self.pretrained = pretrained;
+        self.model = None;
+        self
+    }
+
+    /// Classify with a model loaded with `mien_models::weights::load` (any architecture
+    /// and emotion or multi-task head). Load it on the analyzer's device.
+    pub fn model(mut self, model: SavedModel) -> Self {
+        self.model = Some(model);
+        self
+    }
+
+    /// Whether to run the eyes-open classifier (default true).
+    pub fn eye_state(mut self, enabled: bool) -> Self {
+        self.eye_state = enabled;
+        self
+    }
+
+    /// Space added around each face box before cropping, as a fraction of its side
+    /// (default 0.1).
+    pub fn crop_margin(mut self, margin: f32) -> Self {
+        self.crop_margin = margin;
+        self
+    }
+
+    /// The analyzer.
+    ///
+    /// # Errors
+    /// [`AnalyzeError`] when a bundled part cannot be loaded or the model has no emotion head.
+    pub fn build(self) -> Result<Analyzer, AnalyzeError> {
+        let device = match self.device {
+            Some(d) => d,
+            None => mien_core::select_device()?,
+        };
+        let saved = match self.model {
+            Some(saved) => saved,
+            None => self.pretrained.load(&device)?,
+        };
+        let label_set = match saved.spec.head {
+            HeadSpec::Emotion { label_set } | HeadSpec::MultiTask { label_set } => label_set,
+            HeadSpec::Smile => return Err(AnalyzeError::NoEmotionHead),
+        };
+        let faces = if self.whole_image {
+            Faces::WholeImage
+        } else if let Some(detector) = self.detector {
+            Faces::Other(detector)
+        } else {
+            Faces::BlazeFace(Box::new(BlazeFaceDetector::bundled(&device)?))
+        };
+        let eye_state = if self.eye_state {
+            Some(EyeStateClassifier::bundled(&device)?)
+        } else {
+            None
+        };
+        Ok(Analyzer {
+            faces,
+            model: saved.model.valid(),
+            spec: saved.spec,
+            label_set,
+            eye_state,
+            crop_margin: self.crop_margin,
+            device,
+        })
+    }
+}
+
+/// A face found in a photo, before classification.
+struct Located {
+    face: FaceBox,
+    eyes: Option<Eyes>,
+}
+
+impl Analyzer {
+    /// The default analyzer: BlazeFace, the bundled FER+ emotion and smile model, the
+    /// eyes-open classifier, on `mien_core::select_device()`.
+    ///
+    /// # Errors
+    /// As [`AnalyzerBuilder::build`].
+    pub fn new() -> Result<Self, AnalyzeError> {
+        Self::builder().build()
+    }
+
+    /// A builder to swap parts.
+    pub fn builder() -> AnalyzerBuilder {
+        AnalyzerBuilder::default()
+    }
+
+    /// The face detector's name.
+    pub fn detector_name(&self) -> &str {
+        match &self.faces {
+            Faces::BlazeFace(d) => d.name(),
+            Faces::Other(d) => d.name(),
+            Faces::WholeImage => "whole-image",
+        }
+    }
+
+    /// The classifier's label set.
+    pub fn label_set(&self) -> LabelSet {
+        self.label_set
+    }
+
+    /// Faces, expressions, smiles and the rating of one photo.
+    ///
+    /// # Errors
+    /// [`AnalyzeError::Core`] when detection or the backend fails; a photo without faces
+    /// is an analysis with no faces.
+    pub fn analyze(&self, image: &DynamicImage) -> Result<Analysis, AnalyzeError> {
+        let mut results = self.analyze_batch(std::slice::from_ref(image))?;
+        Ok(results.remove(0))
+    }
+
+    /// [`Self::analyze`] for many photos: the faces of all of them go through the model in
+    /// one batch.
+    ///
+    /// # Errors
+    /// As [`Self::analyze`].
+    pub fn analyze_batch(&self, images: &[DynamicImage]) -> Result<Vec<Analysis>, AnalyzeError> {
+        let located: Vec<Vec<Located>> = images
+            .iter()
+            .map(|image| self.locate(image))
+            .collect::<Result<_, _>>()?;
+        let size = (
+            self.spec.preprocessing.width,
+            self.spec.preprocessing.height,
+        );
+        let crop = CropConfig {
+            margin: self.crop_margin,
+            size,
+        };
+        let crops: Vec<DynamicImage> = images
+            .iter()
+            .zip(&located)
+            .flat_map(|(image, faces)| {
+                faces.iter().map(move |f| {
+                    DynamicImage::ImageRgb8(align_face(image, &f.face, f.eyes.as_ref(), &crop))
+                })
+            })
+            .collect();
+        let (probabilities, smiles) = self.classify(&crops)?;
+        let classes = self.label_set.num_classes();
+        let mut next = 0;
+        let mut analyses = Vec::with_capacity(images.len());
+        for (image, faces) in images.iter().zip(located) {
+            let gray = (self.eye_state.is_some() && !faces.is_empty()).then(|| opencv_gray(image));
+            let mut results = Vec::with_capacity(faces.len());
+            for found in faces {
+                let p = probabilities[next * classes..(next + 1) * classes].to_vec();
+                let emotions = EmotionProbabilities::new(self.label_set, p)?;
+                let smile = match &smiles {
+                    Some(s) => SmileScore::from_intensity(s[next]),
+                    None => SmileScore::from_emotions(&emotions),
+                };
+                next += 1;
+                let eyes_open = match (&self.eye_state, &gray) {
+                    (Some(classifier), Some(gray)) => Some(classifier.face_open_probability(
+                        gray,
+                        &found.face,
+                        found.eyes.as_ref(),
+                    ))
+                    .filter(|p| !p.is_nan()),
+                    _ => None,
+                };
+                let (emotion, emotion_probability) = emotions.top();
+                results.push(FaceAnalysis {
+                    face: found.face,
+                    eyes: found
+                        .eyes
+                        .map(|e| [[e.left.0, e.left.1], [e.right.0, e.right.1]]),
+                    eyes_open,
+                    emotions,
+                    emotion,
+                    emotion_probability,
+                    emoji: emoji(emotion).to_owned(),
+                    smile,
+                    smile_level: smile.level(),
+                });
+            }
+            analyses.push(rate(image, results));
+        }
+        Ok(analyses)
+    }
+
+    fn locate(&self, image: &DynamicImage) -> Result<Vec<Located>, AnalyzeError> {
+        let (w, h) = image.dimensions();
+        if w == 0 || h == 0 {
+            return Ok(Vec::new());
+        }
+        Ok(match &self.faces {
+            Faces::WholeImage => vec![Located {
+                face: FaceBox::whole_image(w, h),
+                eyes: None,
+            }],
+            Faces::BlazeFace(detector) => detector
+                .detect_faces(image)?
+                .into_iter()
+                .map(|d| Located {
+                    face: d.face,
+                    eyes: Some(d.eyes()),
+                })
+                .collect(),
+            Faces::Other(detector) => {
+                let faces = detector.detect(image)?;
+                let gray = (!faces.is_empty()).then(|| opencv_gray(image));
+                let finder = EyeFinder::default();
+                faces
+                    .into_iter()
+                    .map(|face| {
+                        let eyes = gray
+                            .as_ref()
+                            .and_then(|g| finder.find(g, &face).ok().flatten());
+                        Located { face, eyes }
+                    })
+                    .collect()
+            }
+        })
+    }
+
+    /// Emotion probabilities (flat, `classes` per crop) and smile intensities of the crops.
+    fn classify(
+        &self,
+        crops: &[DynamicImage],
+    ) -> Result<(Vec<f32>, Option<Vec<f32>>), AnalyzeError> {
+        if crops.is_empty() {
+            return Ok((Vec::new(), None));
+        }
+        let input = self.spec.preprocessing.batch(crops, &self.device)?;
+        let prediction = self.model.predict(input);
+        let probabilities = match prediction.probabilities {
+            Some(p) => read_f32(p)?,
+            None => return Err(AnalyzeError::NoEmotionHead),
+        };
+        let smiles = prediction.smile.map(read_f32).transpose()?;
+        Ok((probabilities, smiles))
+    }
+}
+
+/// The analysis of a photo with its faces, both ratings.
+fn rate(image: &DynamicImage, faces: Vec<FaceAnalysis>) -> Analysis {
+    let photo_faces: Vec<PhotoFace> = faces
+        .iter()
+        .map(|f| PhotoFace {
+            smile: f.smile,
+            eyes_found: if f.eyes.is_some() { 2 } else { 0 },
+            eyes_open: f
+                .eyes_open
+                .unwrap_or(if f.eyes.is_some() { 1.0 } else { 0.0 }),
+        })
+        .collect();
+    Analysis {
+        width: image.width(),
+        height: image.height(),
+        rating: rate_photo(&photo_faces),
+        rating_seed: rate_photo_seed(&photo_faces),
+        faces,
+    }
+}

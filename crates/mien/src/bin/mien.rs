@@ -1,0 +1,175 @@
+//! The `mien` command: read the faces in photos from a terminal.
+//!
+//! ```text
+//! mien analyze fixtures/astronaut.jpg                  # a table
+//! mien analyze photo.jpg --json                        # the Analysis as JSON
+//! mien analyze photo.jpg --annotate annotated.png      # boxes, labels, scores drawn
+//! mien analyze crop.png --whole-image                  # the image is one face
+//! ```
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use mien::{Analysis, Analyzer, Pretrained};
+
+/// Find faces, read their expressions, score their smiles, rate the photo.
+#[derive(Parser, Debug)]
+#[command(version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Analyse photos: a table per photo, or JSON.
+    Analyze {
+        /// Photos (PNG or JPEG).
+        #[arg(required = true)]
+        images: Vec<PathBuf>,
+        /// Print one JSON document: an array with one object per photo.
+        #[arg(long)]
+        json: bool,
+        /// Write the first photo with boxes, labels and scores drawn to this PNG or JPEG.
+        #[arg(long, value_name = "OUT")]
+        annotate: Option<PathBuf>,
+        /// Treat each image as one pre-cropped face (no detection).
+        #[arg(long)]
+        whole_image: bool,
+        /// Bundled model: ferplus-smile (8 emotions + smile head) or default (7 emotions).
+        #[arg(long, default_value = "ferplus-smile")]
+        model: Pretrained,
+    },
+}
+
+/// One photo's outcome, for `--json`.
+#[derive(serde::Serialize)]
+struct PhotoResult {
+    path: PathBuf,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    analysis: Option<Analysis>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Analyze {
+            images,
+            json,
+            annotate,
+            whole_image,
+            model,
+        } => analyze(&images, json, annotate, whole_image, model),
+    }
+}
+
+fn analyze(
+    images: &[PathBuf],
+    json: bool,
+    annotate: Option<PathBuf>,
+    whole_image: bool,
+    model: Pretrained,
+) -> ExitCode {
+    let analyzer = match Analyzer::builder()
+        .pretrained(model)
+        .whole_image(whole_image)
+        .build()
+    {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut results = Vec::with_capacity(images.len());
+    for (index, path) in images.iter().enumerate() {
+        let outcome = mien::open_image(path)
+            .map_err(mien::AnalyzeError::from)
+            .and_then(|photo| {
+                let analysis = analyzer.analyze(&photo)?;
+                if let (0, Some(out)) = (index, &annotate) {
+                    mien::annotate::annotate(&photo, &analysis)
+                        .save(out)
+                        .map_err(|source| mien::AnalyzeError::WriteImage {
+                            path: out.clone(),
+                            source,
+                        })?;
+                }
+                Ok(analysis)
+            });
+        match outcome {
+            Ok(analysis) => {
+                if !json {
+                    print_table(path, &analysis);
+                }
+                results.push(PhotoResult {
+                    path: path.clone(),
+                    analysis: Some(analysis),
+                    error: None,
+                });
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                results.push(PhotoResult {
+                    path: path.clone(),
+                    analysis: None,
+                    error: Some(e.to_string()),
+                });
+            }
+        }
+    }
+    if json {
+        match serde_json::to_string_pretty(&results) {
+            Ok(text) => println!("{text}"),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    if results.iter().all(|r| r.error.is_some()) {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn print_table(path: &std::path::Path, analysis: &Analysis) {
+    println!(
+        "{} ({}×{}): {} face{}, rating {}",
+        path.display(),
+        analysis.width,
+        analysis.height,
+        analysis.faces.len(),
+        if analysis.faces.len() == 1 { "" } else { "s" },
+        analysis.rating.map_or("-".to_owned(), |r| format!(
+            "{r:.2} (seed formula {:.2})",
+            analysis.rating_seed.unwrap_or(0.0)
+        ))
+    );
+    if analysis.faces.is_empty() {
+        return;
+    }
+    println!(
+        "  {:>2}  {:<22} {:<10} {:>5}  {:<5} {:<8} {:>9}",
+        "#", "box (x, y, w, h)", "emotion", "prob", "smile", "level", "eyes open"
+    );
+    for (i, f) in analysis.faces.iter().enumerate() {
+        let b = f.face;
+        println!(
+            "  {:>2}  {:<22} {} {:<8} {:>4.0}%  {:<5.1} {:<8} {:>9}",
+            i + 1,
+            format!("{:.0}, {:.0}, {:.0}, {:.0}", b.x, b.y, b.width, b.height),
+            f.emoji,
+            f.emotion.to_string(),
+            100.0 * f.emotion_probability,
+            f.smile.value(),
+            f.smile_level.name(),
+            f.eyes_open
+                .map_or("-".to_owned(), |p| format!("{:.0}%", 100.0 * p)),
+        );
+    }
+}

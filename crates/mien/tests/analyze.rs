@@ -1,0 +1,99 @@
+//! The whole pipeline on the sample photo (`fixtures/astronaut.jpg`, public domain) and on
+//! real photos from `$MIEN_DATA/faces_wild`.
+
+use mien::{Analyzer, Emotion, LabelSet, Pretrained};
+
+fn fixture(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures").join(name)
+}
+
+fn faces_wild(name: &str) -> image::DynamicImage {
+    let root = mien_core::data_dir().expect("set MIEN_DATA to the folder holding faces_wild/");
+    mien::open_image(root.join("faces_wild").join(name)).unwrap()
+}
+
+fn analyzer() -> Analyzer {
+    Analyzer::builder().device(mien_core::device::cpu()).build().unwrap()
+}
+
+#[test]
+fn the_smiling_astronaut_is_happy_with_a_high_smile_score() {
+    let analyzer = analyzer();
+    assert_eq!(analyzer.label_set(), LabelSet::FerPlus);
+    let photo = mien::open_image(fixture("astronaut.jpg")).unwrap();
+    let analysis = analyzer.analyze(&photo).unwrap();
+    assert_eq!((analysis.width, analysis.height), (512, 512));
+    assert_eq!(analysis.faces.len(), 1);
+    let face = &analysis.faces[0];
+    assert_eq!(face.emotion, Emotion::Happy);
+    assert_eq!(face.emoji, "😄");
+    assert!(face.smile.value() >= 8.0, "{face:?}");
+    assert!(face.eyes.is_some() && face.eyes_open.unwrap() > 0.5, "{face:?}");
+    let total: f32 = face.emotions.as_slice().iter().sum();
+    assert!((total - 1.0).abs() < 1e-4);
+    assert!(analysis.rating.unwrap() > 0.8, "{analysis:?}");
+
+    // JSON round trip.
+    let json = serde_json::to_string(&analysis).unwrap();
+    let back: mien::Analysis = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, analysis);
+}
+
+#[test]
+fn no_faces_among_the_dogs_and_seven_in_the_group() {
+    let analyzer = analyzer();
+    let dogs = analyzer.analyze(&faces_wild("dlib_misc/dogs.jpg")).unwrap();
+    assert!(dogs.faces.is_empty());
+    assert_eq!((dogs.rating, dogs.rating_seed), (None, None));
+    // 7 annotated faces on this photo.
+    let group = analyzer
+        .analyze(&faces_wild("dlib_pascal_voc/2007_007763.jpg"))
+        .unwrap();
+    assert!((6..=8).contains(&group.faces.len()), "{}", group.faces.len());
+}
+
+#[test]
+fn a_batch_gives_what_single_calls_give() {
+    let analyzer = analyzer();
+    let photos = vec![
+        mien::open_image(fixture("astronaut.jpg")).unwrap(),
+        faces_wild("dlib_misc/dogs.jpg"),
+        faces_wild("dlib_pascal_voc/2008_001322.jpg"),
+    ];
+    let batch = analyzer.analyze_batch(&photos).unwrap();
+    assert_eq!(batch.len(), 3);
+    for (photo, together) in photos.iter().zip(&batch) {
+        let alone = analyzer.analyze(photo).unwrap();
+        assert_eq!(alone.faces.len(), together.faces.len());
+        for (a, b) in alone.faces.iter().zip(&together.faces) {
+            assert_eq!(a.face, b.face);
+            for (x, y) in a.emotions.as_slice().iter().zip(b.emotions.as_slice()) {
+                assert!((x - y).abs() < 1e-4, "{a:?} vs {b:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_pre_cropped_face_is_read_as_one_face() {
+    let photo = mien::open_image(fixture("astronaut.jpg")).unwrap();
+    let crop = photo.crop_imm(165, 60, 125, 125);
+    let analyzer = Analyzer::builder()
+        .device(mien_core::device::cpu())
+        .whole_image(true)
+        .pretrained(Pretrained::Default)
+        .build()
+        .unwrap();
+    assert_eq!(analyzer.label_set(), LabelSet::Fer2013);
+    let analysis = analyzer.analyze(&crop).unwrap();
+    assert_eq!(analysis.faces.len(), 1);
+    let face = &analysis.faces[0];
+    assert_eq!((face.face.width, face.face.height), (125.0, 125.0));
+    assert_eq!(face.emotion, Emotion::Happy, "{face:?}");
+    // No smile head in the default model: the score comes from P(happy).
+    let p_happy = face.emotions.get(Emotion::Happy).unwrap();
+    assert!((face.smile.value() - (1.0 + 9.0 * p_happy)).abs() < 1e-4);
+    // Even a 1×1 image is one face, not an error.
+    let tiny = analyzer.analyze(&image::DynamicImage::new_rgb8(1, 1)).unwrap();
+    assert_eq!(tiny.faces.len(), 1);
+}
