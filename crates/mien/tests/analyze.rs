@@ -4,7 +4,9 @@
 use mien::{Analyzer, Emotion, LabelSet, Pretrained};
 
 fn fixture(name: &str) -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures").join(name)
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures")
+        .join(name)
 }
 
 fn faces_wild(name: &str) -> image::DynamicImage {
@@ -13,7 +15,10 @@ fn faces_wild(name: &str) -> image::DynamicImage {
 }
 
 fn analyzer() -> Analyzer {
-    Analyzer::builder().device(mien_core::device::cpu()).build().unwrap()
+    Analyzer::builder()
+        .device(mien_core::device::cpu())
+        .build()
+        .unwrap()
 }
 
 #[test]
@@ -28,7 +33,10 @@ fn the_smiling_astronaut_is_happy_with_a_high_smile_score() {
     assert_eq!(face.emotion, Emotion::Happy);
     assert_eq!(face.emoji, "😄");
     assert!(face.smile.value() >= 8.0, "{face:?}");
-    assert!(face.eyes.is_some() && face.eyes_open.unwrap() > 0.5, "{face:?}");
+    assert!(
+        face.eyes.is_some() && face.eyes_open.unwrap() > 0.5,
+        "{face:?}"
+    );
     let total: f32 = face.emotions.as_slice().iter().sum();
     assert!((total - 1.0).abs() < 1e-4);
     assert!(analysis.rating.unwrap() > 0.8, "{analysis:?}");
@@ -49,7 +57,11 @@ fn no_faces_among_the_dogs_and_seven_in_the_group() {
     let group = analyzer
         .analyze(&faces_wild("dlib_pascal_voc/2007_007763.jpg"))
         .unwrap();
-    assert!((6..=8).contains(&group.faces.len()), "{}", group.faces.len());
+    assert!(
+        (6..=8).contains(&group.faces.len()),
+        "{}",
+        group.faces.len()
+    );
 }
 
 #[test]
@@ -94,6 +106,8 @@ fn a_pre_cropped_face_is_read_as_one_face() {
     let p_happy = face.emotions.get(Emotion::Happy).unwrap();
     assert!((face.smile.value() - (1.0 + 9.0 * p_happy)).abs() < 1e-4);
     // Even a 1×1 image is one face, not an error.
-    let tiny = analyzer.analyze(&image::DynamicImage::new_rgb8(1, 1)).unwrap();
+    let tiny = analyzer
+        .analyze(&image::DynamicImage::new_rgb8(1, 1))
+        .unwrap();
     assert_eq!(tiny.faces.len(), 1);
 }

@@ -8,7 +8,9 @@ fn mien() -> Command {
 }
 
 fn fixture(name: &str) -> PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures").join(name)
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures")
+        .join(name)
 }
 
 fn temp_dir(name: &str) -> PathBuf {
@@ -27,7 +29,11 @@ fn analyze_prints_json_and_draws_the_annotated_photo() {
         .arg(fixture("astronaut.jpg"))
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let photo = &json[0]["analysis"];
     assert_eq!(photo["width"], 512);
@@ -48,7 +54,11 @@ fn analyze_prints_json_and_draws_the_annotated_photo() {
 
 #[test]
 fn the_table_names_each_face() {
-    let output = mien().arg("analyze").arg(fixture("astronaut.jpg")).output().unwrap();
+    let output = mien()
+        .arg("analyze")
+        .arg(fixture("astronaut.jpg"))
+        .output()
+        .unwrap();
     assert!(output.status.success());
     let text = String::from_utf8(output.stdout).unwrap();
     assert!(text.contains("1 face, rating"), "{text}");
@@ -65,7 +75,11 @@ fn bad_files_are_reported_and_fail_only_when_nothing_worked() {
     let missing = dir.join("missing.jpg");
 
     // Only bad files: a message for each, non-zero exit.
-    let output = mien().arg("analyze").args([&text, &empty, &missing]).output().unwrap();
+    let output = mien()
+        .arg("analyze")
+        .args([&text, &empty, &missing])
+        .output()
+        .unwrap();
     assert!(!output.status.success());
     let stderr = String::from_utf8(output.stderr).unwrap();
     for name in ["notes.jpg", "empty.png", "missing.jpg"] {

@@ -1,0 +1,54 @@
+//! Every bundled model reproduces the PublicTest figures of its model card (`docs/models/`,
+//! `Pretrained::card`) within 0.5 points: FER2013 PublicTest from `$MIEN_DATA/fer2013`,
+//! faces that also occur in Training removed (as in training), flip test-time augmentation.
+
+use mien_data::{LoadOptions, Split};
+use mien_models::pretrained::Pretrained;
+use mien_train::config::TtaConfig;
+use mien_train::evaluate::{Report, predict};
+
+#[test]
+fn bundled_models_reproduce_their_documented_accuracy() {
+    let data = mien_core::data_dir()
+        .expect("set MIEN_DATA to the folder holding fer2013/")
+        .join("fer2013");
+    let mut faces = mien_data::load(&data, &LoadOptions::default())
+        .unwrap()
+        .dataset;
+    faces.remove_cross_split_duplicates(Split::Training);
+    let public_test = faces.split(Split::PublicTest);
+    let device = mien_core::device::cpu();
+    for pretrained in Pretrained::ALL {
+        let card = pretrained.card();
+        let saved = pretrained.load(&device).unwrap();
+        let model = burn::module::Module::valid(&saved.model);
+        let predictions = predict(
+            &model,
+            &saved.spec,
+            &public_test,
+            TtaConfig::FLIP,
+            256,
+            &device,
+        )
+        .unwrap();
+        let report = Report::new(&predictions, &public_test, TtaConfig::FLIP);
+        assert_eq!(report.n, card.faces, "{pretrained}");
+        let accuracy = report.accuracy.unwrap();
+        assert!(
+            (accuracy - card.accuracy).abs() <= 0.005,
+            "{pretrained}: measured {accuracy:.4}, card {:.4}",
+            card.accuracy
+        );
+        if let Some(pearson) = card.smile_pearson {
+            assert!(
+                (report.smile_pearson.unwrap() - pearson).abs() <= 0.005,
+                "{pretrained}"
+            );
+            let mae = card.smile_mae.unwrap();
+            assert!(
+                (report.smile_mae.unwrap() - mae).abs() <= 0.005,
+                "{pretrained}"
+            );
+        }
+    }
+}
