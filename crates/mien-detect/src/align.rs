@@ -50,7 +50,17 @@ pub fn align_face(
     eyes: Option<&Eyes>,
     config: &CropConfig,
 ) -> RgbImage {
-    let rgb = image.to_rgb8();
+    align_face_rgb(&image.to_rgb8(), face, eyes, config)
+}
+
+/// [`align_face`] on a photo already in RGB: convert a photo once with `to_rgb8` and crop
+/// all its faces from it.
+pub fn align_face_rgb(
+    rgb: &RgbImage,
+    face: &FaceBox,
+    eyes: Option<&Eyes>,
+    config: &CropConfig,
+) -> RgbImage {
     let (out_w, out_h) = (config.size.0.max(1), config.size.1.max(1));
     let (cx, cy) = face.center();
     let side = face.width.max(face.height).max(1.0) * (1.0 + 2.0 * config.margin.max(0.0));
@@ -69,7 +79,7 @@ pub fn align_face(
                 let (dx, dy) = (a * side, b * side);
                 let x = cx + dx * cos - dy * sin;
                 let y = cy + dx * sin + dy * cos;
-                let p = bilinear(&rgb, x, y);
+                let p = bilinear(rgb, x, y);
                 for c in 0..3 {
                     acc[c] += p[c];
                 }

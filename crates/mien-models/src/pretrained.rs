@@ -19,7 +19,8 @@ use crate::weights::{ModelError, SavedModel, load_bytes};
 /// A bundled model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Pretrained {
-    /// 7 FER2013 emotions, mini-Xception (60 k parameters, ~1.3 ms per face on one core).
+    /// 7 FER2013 emotions, mini-Xception (1.28 ms per face at batch 1 on burn-flex,
+    /// `docs/BENCHMARKS.md`).
     Default,
     /// 8 FER+ emotions (with contempt) and smile intensity from one mini-Xception: trained on
     /// the FER+ vote distributions and the happiness vote fraction.

@@ -1,10 +1,12 @@
 //! The pipeline: detect → align → classify → score.
 
+use std::cell::OnceCell;
+
 use burn::module::Module;
 use burn::prelude::*;
-use image::{DynamicImage, GenericImageView};
+use image::{DynamicImage, GenericImageView, GrayImage};
 use mien_core::{EmotionProbabilities, FaceBox, FaceDetector, LabelSet, read_f32};
-use mien_detect::align::{CropConfig, Eyes, align_face};
+use mien_detect::align::{CropConfig, Eyes, align_face_rgb};
 use mien_detect::eye_state::EyeStateClassifier;
 use mien_detect::eyes::EyeFinder;
 use mien_detect::haar::opencv_gray;
@@ -248,33 +250,36 @@ impl Analyzer {
     /// # Errors
     /// As [`Self::analyze`].
     pub fn analyze_batch(&self, images: &[DynamicImage]) -> Result<Vec<Analysis>, AnalyzeError> {
+        // One gray copy per photo, made only if the eye cascade or eye-state classifier
+        // needs it.
+        let grays: Vec<OnceCell<GrayImage>> = images.iter().map(|_| OnceCell::new()).collect();
         let located: Vec<Vec<Located>> = images
             .iter()
-            .map(|image| self.locate(image))
+            .zip(&grays)
+            .map(|(image, gray)| self.locate(image, gray))
             .collect::<Result<_, _>>()?;
-        let size = (
-            self.spec.preprocessing.width,
-            self.spec.preprocessing.height,
-        );
         let crop = CropConfig {
             margin: self.crop_margin,
-            size,
+            size: (
+                self.spec.preprocessing.width,
+                self.spec.preprocessing.height,
+            ),
         };
-        let crops: Vec<DynamicImage> = images
-            .iter()
-            .zip(&located)
-            .flat_map(|(image, faces)| {
-                faces.iter().map(move |f| {
-                    DynamicImage::ImageRgb8(align_face(image, &f.face, f.eyes.as_ref(), &crop))
-                })
-            })
-            .collect();
+        let mut crops = Vec::new();
+        for (image, faces) in images.iter().zip(&located) {
+            if faces.is_empty() {
+                continue;
+            }
+            let rgb = image.to_rgb8();
+            crops.extend(faces.iter().map(|f| {
+                DynamicImage::ImageRgb8(align_face_rgb(&rgb, &f.face, f.eyes.as_ref(), &crop))
+            }));
+        }
         let (probabilities, smiles) = self.classify(&crops)?;
         let classes = self.label_set.num_classes();
         let mut next = 0;
         let mut analyses = Vec::with_capacity(images.len());
-        for (image, faces) in images.iter().zip(located) {
-            let gray = (self.eye_state.is_some() && !faces.is_empty()).then(|| opencv_gray(image));
+        for ((image, faces), gray) in images.iter().zip(located).zip(&grays) {
             let mut results = Vec::with_capacity(faces.len());
             for found in faces {
                 let p = probabilities[next * classes..(next + 1) * classes].to_vec();
@@ -284,15 +289,17 @@ impl Analyzer {
                     None => SmileScore::from_emotions(&emotions),
                 };
                 next += 1;
-                let eyes_open = match (&self.eye_state, &gray) {
-                    (Some(classifier), Some(gray)) => Some(classifier.face_open_probability(
-                        gray,
-                        &found.face,
-                        found.eyes.as_ref(),
-                    ))
-                    .filter(|p| !p.is_nan()),
-                    _ => None,
-                };
+                let eyes_open = self
+                    .eye_state
+                    .as_ref()
+                    .map(|classifier| {
+                        classifier.face_open_probability(
+                            gray.get_or_init(|| opencv_gray(image)),
+                            &found.face,
+                            found.eyes.as_ref(),
+                        )
+                    })
+                    .filter(|p| !p.is_nan());
                 let (emotion, emotion_probability) = emotions.top();
                 results.push(FaceAnalysis {
                     face: found.face,
@@ -313,7 +320,12 @@ impl Analyzer {
         Ok(analyses)
     }
 
-    fn locate(&self, image: &DynamicImage) -> Result<Vec<Located>, AnalyzeError> {
+    /// The faces of `image`; `gray` is its gray copy, made here if the eye cascade needs it.
+    fn locate(
+        &self,
+        image: &DynamicImage,
+        gray: &OnceCell<GrayImage>,
+    ) -> Result<Vec<Located>, AnalyzeError> {
         let (w, h) = image.dimensions();
         if w == 0 || h == 0 {
             return Ok(Vec::new());
@@ -332,15 +344,13 @@ impl Analyzer {
                 })
                 .collect(),
             Faces::Other(detector) => {
-                let faces = detector.detect(image)?;
-                let gray = (!faces.is_empty()).then(|| opencv_gray(image));
                 let finder = EyeFinder::default();
-                faces
+                detector
+                    .detect(image)?
                     .into_iter()
                     .map(|face| {
-                        let eyes = gray
-                            .as_ref()
-                            .and_then(|g| finder.find(g, &face).ok().flatten());
+                        let gray = gray.get_or_init(|| opencv_gray(image));
+                        let eyes = finder.find(gray, &face).ok().flatten();
                         Located { face, eyes }
                     })
                     .collect()

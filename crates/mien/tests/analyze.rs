@@ -111,3 +111,26 @@ fn a_pre_cropped_face_is_read_as_one_face() {
         .unwrap();
     assert_eq!(tiny.faces.len(), 1);
 }
+
+#[test]
+fn any_detector_plugs_in_and_its_faces_get_eyes_from_the_cascade() {
+    use mien_detect::haar::{DetectParams, HaarFaceDetector};
+    let params = DetectParams {
+        min_neighbors: 5,
+        min_size: (60, 60),
+        ..DetectParams::default()
+    };
+    let analyzer = Analyzer::builder()
+        .device(mien_core::device::cpu())
+        .detector(Box::new(HaarFaceDetector::frontal_face(params)))
+        .build()
+        .unwrap();
+    let photo = mien::open_image(fixture("astronaut.jpg")).unwrap();
+    let analysis = analyzer.analyze(&photo).unwrap();
+    assert_eq!(analysis.faces.len(), 1, "{analysis:?}");
+    let face = &analysis.faces[0];
+    assert_eq!(face.emotion, Emotion::Happy);
+    let [left, right] = face.eyes.expect("the eye cascade finds both eyes");
+    assert!(left[0] < right[0]);
+    assert!(face.eyes_open.unwrap() > 0.5, "{face:?}");
+}
