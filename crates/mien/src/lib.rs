@@ -14,11 +14,13 @@
 //!
 //! [`Analyzer::builder`] swaps the detector (any `mien_core::FaceDetector`), the model (any
 //! architecture of `mien-models`), the device (CPU, wgpu, CUDA) or treats each image as one
-//! pre-cropped face. [`annotate`] draws an analysis on the photo.
+//! pre-cropped face. [`annotate`] draws an analysis on the photo; [`batch`] analyses a
+//! whole folder.
 
 mod analysis;
 mod analyzer;
 pub mod annotate;
+pub mod batch;
 
 pub use analysis::{Analysis, FaceAnalysis};
 pub use analyzer::{AnalyzeError, Analyzer, AnalyzerBuilder};

@@ -110,3 +110,107 @@ fn bad_files_are_reported_and_fail_only_when_nothing_worked() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("ferplus-smile"));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn batch_writes_csv_summary_and_annotated_copies_and_lists_bad_files() {
+    let dir = temp_dir("batch");
+    let photos = dir.join("photos");
+    std::fs::create_dir_all(photos.join("trip/day 1")).unwrap();
+    std::fs::copy(
+        fixture("astronaut.jpg"),
+        photos.join("trip/day 1/astronaut.JPG"),
+    )
+    .unwrap();
+    std::fs::copy(fixture("astronaut_cmyk.jpg"), photos.join("cmyk.jpg")).unwrap();
+    std::fs::write(photos.join("broken.png"), b"\x89PNG\r\n\x1a\ncut short").unwrap();
+    std::fs::write(photos.join("notes.txt"), "not a photo").unwrap();
+    let out = dir.join("out");
+
+    let output = mien()
+        .arg("batch")
+        .arg(&photos)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("broken.png"), "{stderr}");
+    assert!(
+        String::from_utf8(output.stdout)
+            .unwrap()
+            .contains("2 of 3 photos analysed")
+    );
+
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(
+        (summary["photos"].as_u64(), summary["analysed"].as_u64()),
+        (Some(3), Some(2))
+    );
+    assert_eq!(summary["faces"], 2);
+    assert_eq!(summary["emotions"]["happy"], 2);
+    assert_eq!(summary["unreadable"][0]["path"], "broken.png");
+    assert!(
+        summary["unreadable"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("broken.png")
+    );
+
+    let csv = std::fs::read_to_string(out.join("results.csv")).unwrap();
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(rows.len(), 3, "{csv}");
+    assert!(rows[0].starts_with("file,face,x,y,width,height"));
+    assert!(
+        rows.iter()
+            .any(|r| r.starts_with("trip/day 1/astronaut.JPG,1,")),
+        "{csv}"
+    );
+    // Smile column agrees with the summary's mean.
+    let smiles: Vec<f64> = rows[1..]
+        .iter()
+        .map(|r| r.split(',').nth(9).unwrap().parse().unwrap())
+        .collect();
+    let mean = smiles.iter().sum::<f64>() / smiles.len() as f64;
+    assert!((mean - summary["mean_smile"].as_f64().unwrap()).abs() < 1e-3);
+
+    let annotated = image::open(out.join("annotated/trip/day 1/astronaut.JPG")).unwrap();
+    assert_eq!((annotated.width(), annotated.height()), (512, 512));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn batch_on_a_folder_without_photos_fails_with_a_message() {
+    let dir = temp_dir("batch-empty");
+    std::fs::write(dir.join("readme.txt"), "no photos here").unwrap();
+    let output = mien()
+        .arg("batch")
+        .arg(&dir)
+        .arg("--out")
+        .arg(dir.join("out"))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("no .jpg, .jpeg or .png files"), "{stderr}");
+    let missing = dir.join("missing");
+    let output = mien()
+        .arg("batch")
+        .arg(&missing)
+        .arg("--out")
+        .arg(dir.join("out"))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(
+        String::from_utf8(output.stderr)
+            .unwrap()
+            .contains("missing")
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

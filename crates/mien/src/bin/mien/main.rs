@@ -5,12 +5,15 @@
 //! mien analyze photo.jpg --json                        # the Analysis as JSON
 //! mien analyze photo.jpg --annotate annotated.png      # boxes, labels, scores drawn
 //! mien analyze crop.png --whole-image                  # the image is one face
+//! mien batch photos/ --out results/                    # a folder: CSV, summary, annotated copies
 //! ```
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+mod batch;
 use mien::{Analysis, Analyzer, Pretrained};
 
 /// Find faces, read their expressions, score their smiles, rate the photo.
@@ -41,6 +44,25 @@ enum Command {
         #[arg(long, default_value = "ferplus-smile")]
         model: Pretrained,
     },
+    /// Analyse every .jpg/.jpeg/.png under a folder (recursively), in parallel: annotated
+    /// copies, results.csv (one row per face) and summary.json; unreadable files are listed
+    /// and skipped.
+    Batch {
+        /// The folder of photos.
+        dir: PathBuf,
+        /// Where results go (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+        /// Do not write annotated copies.
+        #[arg(long)]
+        no_annotate: bool,
+        /// Treat each image as one pre-cropped face (no detection).
+        #[arg(long)]
+        whole_image: bool,
+        /// Bundled model: ferplus-smile (8 emotions + smile head) or default (7 emotions).
+        #[arg(long, default_value = "ferplus-smile")]
+        model: Pretrained,
+    },
 }
 
 /// One photo's outcome, for `--json`.
@@ -63,7 +85,27 @@ fn main() -> ExitCode {
             whole_image,
             model,
         } => analyze(&images, json, annotate, whole_image, model),
+        Command::Batch {
+            dir,
+            out,
+            no_annotate,
+            whole_image,
+            model,
+        } => match batch::run(&dir, &out, !no_annotate, whole_image, model) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        },
     }
+}
+
+fn build_analyzer(whole_image: bool, model: Pretrained) -> Result<Analyzer, mien::AnalyzeError> {
+    Analyzer::builder()
+        .pretrained(model)
+        .whole_image(whole_image)
+        .build()
 }
 
 fn analyze(
@@ -73,11 +115,7 @@ fn analyze(
     whole_image: bool,
     model: Pretrained,
 ) -> ExitCode {
-    let analyzer = match Analyzer::builder()
-        .pretrained(model)
-        .whole_image(whole_image)
-        .build()
-    {
+    let analyzer = match build_analyzer(whole_image, model) {
         Ok(a) => a,
         Err(e) => {
             eprintln!("error: {e}");
