@@ -73,9 +73,9 @@ impl Pretrained {
             },
             Pretrained::FerPlusSmile => Card {
                 faces: 3309,
-                accuracy: 0.7761,
-                smile_pearson: Some(0.9038),
-                smile_mae: Some(0.0947),
+                accuracy: 0.8277,
+                smile_pearson: Some(0.9286),
+                smile_mae: Some(0.0769),
             },
         }
     }
@@ -112,41 +112,5 @@ impl FromStr for Pretrained {
             .into_iter()
             .find(|p| p.name() == name)
             .ok_or_else(|| UnknownPretrained(name.to_owned()))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::weights::{HeadSpec, Model};
-    use mien_core::LabelSet;
-
-    #[test]
-    fn every_bundled_model_loads_with_its_head() {
-        let device = mien_core::device::cpu();
-        for p in Pretrained::ALL {
-            let saved = p.load(&device).unwrap();
-            assert_eq!(p.name().parse::<Pretrained>().unwrap(), p);
-            match (p, saved.spec.head, &saved.model) {
-                (Pretrained::Default, HeadSpec::Emotion { label_set }, Model::Emotion(_)) => {
-                    assert_eq!(label_set, LabelSet::Fer2013)
-                }
-                (
-                    Pretrained::FerPlusSmile,
-                    HeadSpec::MultiTask { label_set },
-                    Model::MultiTask(_),
-                ) => {
-                    assert_eq!(label_set, LabelSet::FerPlus)
-                }
-                other => panic!("{p}: unexpected head {:?}", other.1),
-            }
-            assert!(p.bytes().len() < 10_000_000);
-            assert_eq!(
-                p.card().smile_pearson.is_some(),
-                p == Pretrained::FerPlusSmile
-            );
-        }
-        let err = "happy".parse::<Pretrained>().unwrap_err();
-        assert!(err.to_string().contains("ferplus-smile"));
     }
 }

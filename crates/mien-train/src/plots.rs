@@ -63,7 +63,7 @@ struct Line<'a> {
 fn panel(
     area: &DrawingArea<BitMapBackend<'_>, Shift>,
     title: &str,
-    epochs: usize,
+    (x_name, x_max): (&str, f64),
     lines: &[Line<'_>],
     log_scale: bool,
 ) -> Result<(), String> {
@@ -99,7 +99,10 @@ fn panel(
         .margin(8)
         .x_label_area_size(28)
         .y_label_area_size(64)
-        .build_cartesian_2d(1.0..(epochs.max(2) as f64), lo - pad..hi + pad)
+        .build_cartesian_2d(
+            x_min(&lines)..x_max.max(x_min(&lines) + 1.0),
+            lo - pad..hi + pad,
+        )
         .map_err(e)?;
     let label = |v: &f64| {
         if log_scale {
@@ -110,7 +113,7 @@ fn panel(
     };
     chart
         .configure_mesh()
-        .x_desc("epoch")
+        .x_desc(x_name)
         .y_label_formatter(&label)
         .label_style((FONT, 12))
         .draw()
@@ -139,6 +142,15 @@ fn panel(
         .map_err(e)
 }
 
+/// Where a panel's x axis starts: 1 for epochs, 0 for anything that starts below 1.
+fn x_min(lines: &[Line<'_>]) -> f64 {
+    let lowest = lines
+        .iter()
+        .flat_map(|l| l.points.iter().map(|p| p.0))
+        .fold(f64::MAX, f64::min);
+    if lowest >= 1.0 { 1.0 } else { 0.0 }
+}
+
 /// Loss, metrics and learning rate per epoch, as three stacked panels.
 ///
 /// # Errors
@@ -148,7 +160,7 @@ pub fn training_curves(
     metric_name: &str,
     path: &Path,
 ) -> Result<(), TrainError> {
-    let epochs = history.last().map_or(1, |r| r.epoch);
+    let epochs = ("epoch", history.last().map_or(1, |r| r.epoch) as f64);
     let series = |f: &dyn Fn(&EpochRecord) -> Option<f64>| -> Vec<(f64, f64)> {
         history
             .iter()
@@ -203,6 +215,64 @@ pub fn training_curves(
                 color: GREEN,
             }],
             true,
+        )
+    })
+}
+
+/// Validation metric of several runs against epochs and against cumulative training
+/// hours, one line per run: which models are still improving when the budget ends.
+///
+/// # Errors
+/// [`TrainError::Plot`] when drawing or writing fails.
+pub fn comparison_curves(
+    runs: &[(String, Vec<EpochRecord>)],
+    metric_name: &str,
+    path: &Path,
+) -> Result<(), TrainError> {
+    let lines = |by_time: bool| -> Vec<Line<'_>> {
+        runs.iter()
+            .enumerate()
+            .map(|(i, (name, history))| {
+                let mut hours = 0.0;
+                Line {
+                    name,
+                    points: history
+                        .iter()
+                        .map(|r| {
+                            hours += r.train_seconds / 3600.0;
+                            (if by_time { hours } else { r.epoch as f64 }, r.monitored)
+                        })
+                        .collect(),
+                    color: {
+                        let (r, g, b) = Palette99::pick(i).rgb();
+                        RGBColor(r, g, b)
+                    },
+                }
+            })
+            .collect()
+    };
+    let (by_epoch, by_time) = (lines(false), lines(true));
+    let max_x = |lines: &[Line<'_>]| {
+        lines
+            .iter()
+            .flat_map(|l| l.points.iter().map(|p| p.0))
+            .fold(1.0, f64::max)
+    };
+    render(path, (900, 900), |root| {
+        let panels = root.split_evenly((2, 1));
+        panel(
+            &panels[0],
+            &format!("validation {metric_name}"),
+            ("epoch", max_x(&by_epoch)),
+            &by_epoch,
+            false,
+        )?;
+        panel(
+            &panels[1],
+            &format!("validation {metric_name} over training time"),
+            ("training hours", max_x(&by_time)),
+            &by_time,
+            false,
         )
     })
 }
