@@ -1,7 +1,7 @@
 //! Reading image files with errors that name the file, in bounded memory.
 
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufRead, BufReader, Cursor, Seek};
 use std::path::Path;
 
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader};
@@ -27,18 +27,38 @@ pub const MAX_DECODED_PIXELS: u64 = 40_000_000;
 /// decoding (another format, an interlaced PNG, a JPEG still over the limit at 1/8 scale).
 pub fn open_image(path: impl AsRef<Path>) -> Result<DynamicImage, Error> {
     let path = path.as_ref();
+    decode(path, || File::open(path).map(BufReader::new))
+}
+
+/// Decodes an image held in memory (an upload, a video frame) exactly as [`open_image`]
+/// decodes a file: format guessed from the content, EXIF orientation applied, never more
+/// than [`MAX_DECODED_PIXELS`] decoded. `name` stands for the file in error messages
+/// (e.g. `"upload"` or the upload's file name).
+///
+/// # Errors
+/// As [`open_image`], with `name` in place of the path.
+pub fn decode_image(bytes: &[u8], name: &str) -> Result<DynamicImage, Error> {
+    decode(Path::new(name), || Ok(Cursor::new(bytes)))
+}
+
+/// The decoder behind [`open_image`] and [`decode_image`]: `source` opens the bytes afresh
+/// for each pass (header, then pixels), `origin` names them in errors.
+fn decode<R: BufRead + Seek>(
+    origin: &Path,
+    source: impl Fn() -> std::io::Result<R>,
+) -> Result<DynamicImage, Error> {
     let read_error = |source| Error::ImageRead {
-        path: path.to_owned(),
+        path: origin.to_owned(),
         source,
     };
-    let reader = || -> Result<ImageReader<BufReader<File>>, image::ImageError> {
-        Ok(ImageReader::open(path)?.with_guessed_format()?)
+    let reader = || -> Result<ImageReader<R>, image::ImageError> {
+        Ok(ImageReader::new(source()?).with_guessed_format()?)
     };
     let header = reader().map_err(read_error)?;
     let format = header.format();
     let (width, height) = header.into_dimensions().map_err(read_error)?;
     let too_large = |reason: &str| Error::ImageTooLarge {
-        path: path.to_owned(),
+        path: origin.to_owned(),
         width,
         height,
         reason: reason.to_owned(),
@@ -51,10 +71,11 @@ pub fn open_image(path: impl AsRef<Path>) -> Result<DynamicImage, Error> {
         DynamicImage::from_decoder(decoder).map_err(read_error)?
     } else {
         drop(decoder);
+        let input = shrink::Input { origin, source: &source };
         match format {
-            Some(ImageFormat::Jpeg) => shrink::jpeg(path, width, height)
+            Some(ImageFormat::Jpeg) => shrink::jpeg(input, width, height)
                 .map_err(|e| e.unwrap_or_else(|| too_large("still too large at 1/8 scale")))?,
-            Some(ImageFormat::Png) => shrink::png(path, width, height)
+            Some(ImageFormat::Png) => shrink::png(input, width, height)
                 .map_err(|e| e.unwrap_or_else(|| too_large("interlaced PNG")))?,
             _ => {
                 return Err(too_large(
@@ -74,23 +95,31 @@ mod shrink {
 
     type Shrunk = Result<DynamicImage, Option<Error>>;
 
-    fn failed(path: &Path, message: String) -> Option<Error> {
-        Some(Error::ImageRead {
-            path: path.to_owned(),
-            source: image::ImageError::Decoding(image::error::DecodingError::new(
-                image::error::ImageFormatHint::Unknown,
-                message,
-            )),
-        })
+    /// Where the bytes come from: `source` reopens them, `origin` names them in errors.
+    pub(super) struct Input<'a, R> {
+        pub(super) origin: &'a Path,
+        pub(super) source: &'a dyn Fn() -> std::io::Result<R>,
     }
 
-    fn open(path: &Path) -> Result<BufReader<File>, Option<Error>> {
-        File::open(path).map(BufReader::new).map_err(|e| {
-            Some(Error::ImageRead {
-                path: path.to_owned(),
-                source: image::ImageError::IoError(e),
+    impl<R> Input<'_, R> {
+        fn open(&self) -> Result<R, Option<Error>> {
+            (self.source)().map_err(|e| {
+                Some(Error::ImageRead {
+                    path: self.origin.to_owned(),
+                    source: image::ImageError::IoError(e),
+                })
             })
-        })
+        }
+
+        fn failed(&self, message: String) -> Option<Error> {
+            Some(Error::ImageRead {
+                path: self.origin.to_owned(),
+                source: image::ImageError::Decoding(image::error::DecodingError::new(
+                    image::error::ImageFormatHint::Unknown,
+                    message,
+                )),
+            })
+        }
     }
 
     /// The smallest block side `k` that brings `width × height` under the limit.
@@ -104,20 +133,20 @@ mod shrink {
     }
 
     /// A JPEG decoded at the largest DCT scale (1/2, 1/4, 1/8) under the limit.
-    pub(super) fn jpeg(path: &Path, width: u32, height: u32) -> Shrunk {
+    pub(super) fn jpeg<R: BufRead>(input: Input<R>, width: u32, height: u32) -> Shrunk {
         let k = block_side(width, height);
         if k > 8 {
             return Err(None);
         }
-        let mut decoder = jpeg_decoder::Decoder::new(open(path)?);
+        let mut decoder = jpeg_decoder::Decoder::new(input.open()?);
         let target = |side: u32| u16::try_from(side.div_ceil(k)).unwrap_or(u16::MAX);
         let (w, h) = decoder
             .scale(target(width), target(height))
-            .map_err(|e| failed(path, e.to_string()))?;
-        let pixels = decoder.decode().map_err(|e| failed(path, e.to_string()))?;
+            .map_err(|e| input.failed(e.to_string()))?;
+        let pixels = decoder.decode().map_err(|e| input.failed(e.to_string()))?;
         let info = decoder
             .info()
-            .ok_or_else(|| failed(path, "no JPEG header".into()))?;
+            .ok_or_else(|| input.failed("no JPEG header".into()))?;
         let (w, h) = (u32::from(w), u32::from(h));
         let image = match info.pixel_format {
             jpeg_decoder::PixelFormat::L8 => {
@@ -145,17 +174,17 @@ mod shrink {
                 image::RgbImage::from_raw(w, h, rgb).map(Into::into)
             }
         };
-        image.ok_or_else(|| failed(path, "decoded pixel count does not match the size".into()))
+        image.ok_or_else(|| input.failed("decoded pixel count does not match the size".into()))
     }
 
     /// A non-interlaced PNG averaged over k×k blocks as its rows stream in (8 bits per
     /// channel; 16-bit samples keep their high byte).
-    pub(super) fn png(path: &Path, width: u32, height: u32) -> Shrunk {
-        let mut decoder = png::Decoder::new(open(path)?);
+    pub(super) fn png<R: BufRead + Seek>(input: Input<R>, width: u32, height: u32) -> Shrunk {
+        let mut decoder = png::Decoder::new(input.open()?);
         decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
         let mut reader = decoder
             .read_info()
-            .map_err(|e| failed(path, e.to_string()))?;
+            .map_err(|e| input.failed(e.to_string()))?;
         if reader.info().interlaced {
             return Err(None);
         }
@@ -168,8 +197,8 @@ mod shrink {
         for y in 0..height as usize {
             let row = reader
                 .next_row()
-                .map_err(|e| failed(path, e.to_string()))?
-                .ok_or_else(|| failed(path, format!("truncated at row {y} of {height}")))?;
+                .map_err(|e| input.failed(e.to_string()))?
+                .ok_or_else(|| input.failed(format!("truncated at row {y} of {height}")))?;
             for (x, pixel) in row.data().chunks_exact(channels).enumerate() {
                 let cell = x / k;
                 counts[cell] += 1;
@@ -197,7 +226,7 @@ mod shrink {
             3 => image::RgbImage::from_raw(w, h, out).map(Into::into),
             _ => image::RgbaImage::from_raw(w, h, out).map(Into::into),
         };
-        image.ok_or_else(|| failed(path, "decoded pixel count does not match the size".into()))
+        image.ok_or_else(|| input.failed("decoded pixel count does not match the size".into()))
     }
 }
 
@@ -273,6 +302,10 @@ mod tests {
         let right = image.get_pixel(3_500, 1_000).0;
         assert!(left[0] > 150 && left[2] < 80, "{left:?}");
         assert!(right[2] > 150 && right[0] < 80, "{right:?}");
+        // The same bytes from memory take the same shrinking path.
+        let bytes = std::fs::read(&path).unwrap();
+        let from_memory = decode_image(&bytes, "upload.jpg").unwrap().to_rgb8();
+        assert_eq!(from_memory, image);
         std::fs::remove_dir_all(&dir).ok();
     }
 
@@ -381,6 +414,27 @@ mod tests {
         assert_eq!((img.width(), img.height()), (3, 2));
         assert_eq!(img.to_luma8().get_pixel(2, 1).0, [7]);
         std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn images_in_memory_decode_like_files_and_errors_name_them() {
+        let mut png = Vec::new();
+        image::GrayImage::from_fn(3, 2, |x, y| image::Luma([(10 * x + y) as u8]))
+            .write_to(&mut Cursor::new(&mut png), ImageFormat::Png)
+            .unwrap();
+        let image = decode_image(&png, "small.png").unwrap().to_luma8();
+        assert_eq!(image.dimensions(), (3, 2));
+        assert_eq!(image.get_pixel(2, 1).0, [21]);
+
+        for bytes in [&b""[..], b"hello, not an image", &png[..png.len() / 2]] {
+            let err = decode_image(bytes, "upload from the web").unwrap_err();
+            assert!(
+                matches!(err, Error::ImageRead { .. }),
+                "{} bytes: {err}",
+                bytes.len()
+            );
+            assert!(err.to_string().contains("upload from the web"), "{err}");
+        }
     }
 
     #[test]
