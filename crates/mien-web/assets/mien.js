@@ -1,0 +1,101 @@
+// What both pages share: emotion names in each label set's order, drawing an analysis over
+// an image, and the per-face cards with probability bars.
+"use strict";
+
+const mien = (() => {
+  // Index orders of `EmotionProbabilities.probabilities` (docs/API.md).
+  const ORDERS = {
+    fer2013: ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"],
+    ferplus: ["neutral", "happy", "surprise", "sad", "angry", "disgust", "fear", "contempt"],
+  };
+  const EMOJI = {
+    angry: "😠", disgust: "🤢", fear: "😨", happy: "😄",
+    sad: "😢", surprise: "😲", neutral: "😐", contempt: "😒",
+  };
+  const COLORS = {
+    angry: "#d93025", disgust: "#188038", fear: "#9334e6", happy: "#f9ab00",
+    sad: "#1a73e8", surprise: "#e8710a", neutral: "#80868b", contempt: "#a142f4",
+  };
+
+  const percent = (p) => `${Math.round(100 * p)}%`;
+
+  /** Every emotion of a face with its probability, most probable first. */
+  function emotionsOf(face) {
+    const names = ORDERS[face.emotions.label_set] || [];
+    return face.emotions.probabilities
+      .map((p, i) => ({ name: names[i] || `class ${i}`, p }))
+      .sort((a, b) => b.p - a.p);
+  }
+
+  /** Draws boxes, eyes and labels of `analysis` on `ctx`; `scale` maps analysis pixels to canvas pixels. */
+  function draw(ctx, analysis, scale) {
+    const font = Math.max(13, Math.round(ctx.canvas.width / 45));
+    ctx.lineWidth = Math.max(2, font / 6);
+    ctx.font = `600 ${font}px system-ui, sans-serif`;
+    ctx.textBaseline = "top";
+    analysis.faces.forEach((face, i) => {
+      const { x, y, width, height } = face.face;
+      const color = COLORS[face.emotion] || "#2f6fdf";
+      ctx.strokeStyle = color;
+      ctx.strokeRect(x * scale, y * scale, width * scale, height * scale);
+      for (const [ex, ey] of face.eyes || []) {
+        ctx.fillStyle = color;
+        ctx.beginPath();
+        ctx.arc(ex * scale, ey * scale, ctx.lineWidth * 1.2, 0, 2 * Math.PI);
+        ctx.fill();
+      }
+      const label = `${i + 1} ${face.emoji} ${face.emotion} ${percent(face.emotion_probability)} · smile ${face.smile.toFixed(1)}`;
+      const pad = font / 4;
+      const w = ctx.measureText(label).width + 2 * pad;
+      const top = y * scale - font - 2 * pad >= 0 ? y * scale - font - 2 * pad : (y + height) * scale;
+      ctx.fillStyle = color;
+      ctx.fillRect(x * scale, top, w, font + 2 * pad);
+      ctx.fillStyle = "#fff";
+      ctx.fillText(label, x * scale + pad, top + pad);
+    });
+  }
+
+  /** One line about the whole photo. */
+  function summary(analysis) {
+    const n = analysis.faces.length;
+    if (n === 0) return "No faces found.";
+    const rating = analysis.rating == null ? "" : ` · photo rating ${analysis.rating.toFixed(2)}`;
+    return `${n} face${n === 1 ? "" : "s"}${rating}`;
+  }
+
+  function element(tag, className, text) {
+    const e = document.createElement(tag);
+    if (className) e.className = className;
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+
+  /** Replaces the children of `list` with one card per face: top emotion, smile, eyes, bars. */
+  function renderFaces(list, analysis) {
+    list.replaceChildren(...analysis.faces.map((face, i) => {
+      const card = element("li", "face");
+      const title = element("h2");
+      title.append(
+        element("span", "emotion", `${i + 1}. ${face.emoji} ${face.emotion}`),
+        element("span", "smile-score", `smile ${face.smile.toFixed(1)} / 10 (${face.smile_level})`),
+      );
+      card.append(title);
+      if (face.eyes_open != null) {
+        card.append(element("p", "eyes", `eyes open ${percent(face.eyes_open)}`));
+      }
+      const bars = element("div", "bars");
+      for (const { name, p } of emotionsOf(face)) {
+        const bar = element("div", "bar");
+        const fill = element("span");
+        fill.style.width = percent(p);
+        fill.style.background = COLORS[name] || "";
+        bar.append(fill);
+        bars.append(element("span", "name", `${EMOJI[name] || ""} ${name}`), bar, element("span", "value", percent(p)));
+      }
+      card.append(bars);
+      return card;
+    }));
+  }
+
+  return { draw, summary, renderFaces };
+})();

@@ -1,0 +1,129 @@
+//! `POST /api/analyze` and `GET /healthz`.
+
+use std::time::Instant;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Multipart, Request, State};
+use axum::http::header::{CONTENT_TYPE, HeaderValue};
+use axum::http::{HeaderName, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::{ApiError, AppState};
+
+/// The `Server-Timing` header: browsers' developer tools show the analysis time from it.
+const SERVER_TIMING: HeaderName = HeaderName::from_static("server-timing");
+
+impl AppState {
+    /// Decodes `bytes` and analyses the photo on a blocking thread, once a permit is free.
+    pub(crate) async fn analyze_bytes(
+        &self,
+        bytes: Bytes,
+        name: String,
+    ) -> Result<mien::Analysis, ApiError> {
+        let _permit = self.permits.acquire().await.map_err(|_| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the server is shutting down",
+            )
+        })?;
+        let analyzer = self.analyzer.clone();
+        tokio::task::spawn_blocking(move || {
+            let photo = mien_core::decode_image(&bytes, &name)?;
+            analyzer.analyze(&photo)
+        })
+        .await
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("the analysis stopped unexpectedly: {e}"),
+            )
+        })?
+        .map_err(ApiError::from_analysis)
+    }
+}
+
+/// `POST /api/analyze`: the image as the raw body (any content type) or as a multipart
+/// form field (`image`, or the first field carrying a file) → the `Analysis` as JSON.
+pub(crate) async fn analyze(
+    State(state): State<AppState>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let (name, bytes) = read_upload(&state, request).await?;
+    if bytes.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "the upload is empty: send the image file as the request body or as the \
+             multipart field `image`",
+        ));
+    }
+    let started = Instant::now();
+    let analysis = state.analyze_bytes(bytes, name).await?;
+    let timing = format!("analyze;dur={:.1}", started.elapsed().as_secs_f64() * 1e3);
+    let timing = HeaderValue::from_str(&timing).unwrap_or(HeaderValue::from_static("analyze"));
+    Ok(([(SERVER_TIMING, timing)], Json(analysis)).into_response())
+}
+
+/// The uploaded file's name (for error messages) and bytes.
+async fn read_upload(state: &AppState, request: Request) -> Result<(String, Bytes), ApiError> {
+    let limit = state.config.max_upload_bytes;
+    let is_multipart = request
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    if !is_multipart {
+        let bytes =
+            Bytes::from_request(request, state)
+                .await
+                .map_err(|rejection| match rejection.status() {
+                    StatusCode::PAYLOAD_TOO_LARGE => ApiError::too_large(limit),
+                    status => ApiError::new(status, rejection.body_text()),
+                })?;
+        return Ok(("upload".to_owned(), bytes));
+    }
+    let mut form = Multipart::from_request(request, state)
+        .await
+        .map_err(|rejection| ApiError::new(rejection.status(), rejection.body_text()))?;
+    let form_error = |e: axum::extract::multipart::MultipartError| match e.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::too_large(limit),
+        status => ApiError::new(
+            status,
+            format!("malformed multipart upload: {}", e.body_text()),
+        ),
+    };
+    while let Some(field) = form.next_field().await.map_err(form_error)? {
+        if field.name() == Some("image") || field.file_name().is_some() {
+            let name = field.file_name().unwrap_or("upload").to_owned();
+            let bytes = field.bytes().await.map_err(form_error)?;
+            return Ok((name, bytes));
+        }
+    }
+    Err(ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "the multipart form has no file: add the image as the field `image` \
+         (curl -F image=@photo.jpg)",
+    ))
+}
+
+/// What `GET /healthz` says.
+#[derive(Debug, Serialize)]
+pub(crate) struct Health {
+    status: &'static str,
+    version: &'static str,
+    detector: String,
+    labels: mien::LabelSet,
+    max_upload_bytes: usize,
+}
+
+/// `GET /healthz`: the server is up, with what it runs.
+pub(crate) async fn health(State(state): State<AppState>) -> Json<Health> {
+    Json(Health {
+        status: "ok",
+        version: env!("CARGO_PKG_VERSION"),
+        detector: state.analyzer.detector_name().to_owned(),
+        labels: state.analyzer.label_set(),
+        max_upload_bytes: state.config.max_upload_bytes,
+    })
+}
