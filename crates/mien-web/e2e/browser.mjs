@@ -1,0 +1,118 @@
+// mien-web in a real browser: headless Chromium, driven by playwright-core.
+//
+//   node crates/mien-web/e2e/browser.mjs --server target/debug/mien-web \
+//        --camera target/e2e/camera.y4m --out target/e2e
+//
+// 1. Upload page: upload fixtures/astronaut.jpg, expect one face, "happy", a smile score.
+// 2. Live page: Chromium's fake camera plays the y4m clip; expect results to keep arriving
+//    with one face, and report the frames per second the page shows.
+// Screenshots of both pages and a JSON summary go to --out. Exits non-zero on any failure.
+
+import { spawn } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import assert from "node:assert/strict";
+import { chromium } from "playwright-core";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
+const option = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? resolve(process.argv[i + 1]) : fallback;
+};
+const serverBinary = option("server", join(root, "target/debug/mien-web"));
+const camera = option("camera", join(root, "target/e2e/camera.y4m"));
+const out = option("out", join(root, "target/e2e"));
+const chromiumPath = process.env.CHROMIUM || "/usr/bin/chromium";
+const photo = join(root, "fixtures/astronaut.jpg");
+const LIVE_FRAMES = 60;
+mkdirSync(out, { recursive: true });
+
+/** Starts the server on a free port; resolves to its base URL once it listens. */
+function startServer() {
+  const server = spawn(serverBinary, ["--port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
+  const url = new Promise((resolveUrl, reject) => {
+    let seen = "";
+    server.stdout.on("data", (chunk) => {
+      seen += chunk;
+      const match = seen.match(/listening on (http:\/\/[\d.:]+)/);
+      if (match) resolveUrl(match[1]);
+    });
+    server.on("exit", (code) => reject(new Error(`${serverBinary} exited with ${code} before listening`)));
+    server.on("error", reject);
+    setTimeout(() => reject(new Error("the server did not start within 60 s")), 60_000);
+  });
+  return { server, url };
+}
+
+async function uploadPage(browser, base) {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  await page.goto(`${base}/`);
+  await page.setInputFiles("#file", photo);
+  await page.waitForSelector("#result:not([hidden])", { timeout: 30_000 });
+  const faces = await page.getAttribute("#result", "data-faces");
+  const cards = await page.locator(".face").count();
+  const emotion = await page.locator(".face .emotion").first().textContent();
+  const smileText = await page.locator(".face .smile-score").first().textContent();
+  const smile = Number(smileText.match(/smile ([\d.]+) \/ 10/)?.[1]);
+  const summary = await page.textContent("#summary");
+  await page.screenshot({ path: join(out, "upload.png"), fullPage: true });
+  await page.close();
+  assert.equal(faces, "1", "the page reports one face");
+  assert.equal(cards, 1, "one face card");
+  assert.match(emotion, /happy/, "the astronaut smiles");
+  assert.ok(smile >= 8 && smile <= 10, `smile score ${smileText}`);
+  return { faces: Number(faces), emotion: emotion.trim(), smile, summary };
+}
+
+async function livePage(browser, base) {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  page.on("pageerror", (error) => console.error(`page error: ${error}`));
+  await page.goto(`${base}/live`);
+  await page.click("#start");
+  await page.waitForFunction(
+    (n) => Number(document.body.dataset.frames || 0) >= n,
+    LIVE_FRAMES,
+    { timeout: 60_000, polling: 100 },
+  );
+  const state = await page.evaluate(() => ({
+    frames: Number(document.body.dataset.frames),
+    fps: Number(document.body.dataset.fps),
+    faces: Number(document.body.dataset.faces),
+    label: document.getElementById("fps").textContent,
+    status: document.getElementById("status").textContent,
+  }));
+  await page.screenshot({ path: join(out, "live.png"), fullPage: true });
+  await page.click("#stop");
+  await page.close();
+  assert.equal(state.faces, 1, `one face in the fake camera's frames (${state.status})`);
+  assert.ok(state.fps > 0, `a frame rate is shown: ${state.label}`);
+  return state;
+}
+
+const { server, url } = startServer();
+let browser;
+try {
+  const base = await url;
+  browser = await chromium.launch({
+    executablePath: chromiumPath,
+    args: [
+      "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync",
+      "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+      `--use-file-for-fake-video-capture=${camera}`,
+    ],
+  });
+  const upload = await uploadPage(browser, base);
+  console.log(`upload page: ${upload.summary}; ${upload.emotion}, smile ${upload.smile}`);
+  const live = await livePage(browser, base);
+  console.log(`live page: ${live.frames} frames, ${live.label}`);
+  writeFileSync(join(out, "e2e.json"), JSON.stringify({ upload, live }, null, 2));
+  console.log(`screenshots: ${join(out, "upload.png")}, ${join(out, "live.png")}`);
+} catch (error) {
+  console.error(`browser test failed: ${error.stack || error}`);
+  process.exitCode = 1;
+} finally {
+  if (browser) await browser.close();
+  server.kill();
+}

@@ -1,0 +1,247 @@
+//! Load test for `POST /api/analyze` and the live WebSocket, over loopback only.
+//!
+//! Starts the server in this process on a free 127.0.0.1 port (or targets `--url`), sends a
+//! 640×480 JPEG with one face (`fixtures/astronaut.jpg` fitted into a webcam frame) from
+//! `--clients` threads until `--requests` are done, and reports requests/s, p50 / p99
+//! latency, errors and the process's resident memory along the way. Then streams
+//! `--frames` frames over `/api/live` with two in flight, as the webcam page does, and
+//! reports frames/s. `docs/API.md` records the figures.
+//!
+//! ```text
+//! cargo run --release -p mien-web --example load_test -- --clients 4 --requests 1000
+//! ```
+
+#[path = "common/frame.rs"]
+mod common;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+
+/// Load-test mien-web on loopback.
+#[derive(Debug, Parser)]
+struct Args {
+    /// A running server (e.g. http://127.0.0.1:8080); by default one is started in-process.
+    #[arg(long)]
+    url: Option<String>,
+    /// The photo to send, fitted into 640×480.
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/astronaut.jpg"))]
+    photo: PathBuf,
+    /// Concurrent clients.
+    #[arg(long, default_value_t = 4)]
+    clients: usize,
+    /// Requests in all.
+    #[arg(long, default_value_t = 1000)]
+    requests: usize,
+    /// Frames to stream over the live WebSocket afterwards (0: skip).
+    #[arg(long, default_value_t = 300)]
+    frames: u64,
+}
+
+/// Resident memory of this process in MB (Linux), `None` elsewhere or for a remote server.
+fn resident_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+/// The `q`-quantile of sorted `values` (nearest rank).
+fn quantile(sorted: &[Duration], q: f64) -> Duration {
+    let rank = ((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
+fn start_server() -> Result<SocketAddr, String> {
+    let analyzer = mien::Analyzer::new().map_err(|e| e.to_string())?;
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await;
+            let listener = match listener {
+                Ok(listener) => listener,
+                Err(e) => return tx.send(Err(e.to_string())).unwrap_or(()),
+            };
+            tx.send(listener.local_addr().map_err(|e| e.to_string()))
+                .unwrap_or(());
+            let app = mien_web::router(analyzer, mien_web::ServerConfig::default());
+            axum::serve(listener, app).await.ok();
+        });
+    });
+    rx.recv().map_err(|e| e.to_string())?
+}
+
+/// Posts `body` `requests` times from `clients` threads; returns latencies and errors.
+/// With `report_memory`, prints the resident memory after each quarter of the requests.
+fn post_load(
+    url: &str,
+    body: &[u8],
+    clients: usize,
+    requests: usize,
+    report_memory: bool,
+) -> (Vec<Duration>, usize) {
+    let next = AtomicUsize::new(0);
+    let latencies = Mutex::new(Vec::with_capacity(requests));
+    let errors = AtomicUsize::new(0);
+    let checkpoints = [requests / 4, requests / 2, 3 * requests / 4, requests];
+    std::thread::scope(|scope| {
+        for _ in 0..clients {
+            scope.spawn(|| {
+                let agent: ureq::Agent = ureq::Agent::config_builder()
+                    .http_status_as_error(false)
+                    .build()
+                    .into();
+                loop {
+                    let n = next.fetch_add(1, Ordering::Relaxed);
+                    if n >= requests {
+                        break;
+                    }
+                    let started = Instant::now();
+                    let ok = agent
+                        .post(format!("{url}/api/analyze"))
+                        .header("content-type", "image/jpeg")
+                        .send(body)
+                        .map(|mut r| {
+                            let ok = r.status() == 200;
+                            let body = r.body_mut().read_to_string().unwrap_or_default();
+                            ok && body.contains("\"faces\":[{")
+                        })
+                        .unwrap_or(false);
+                    latencies.lock().expect("no panics").push(started.elapsed());
+                    if !ok {
+                        errors.fetch_add(1, Ordering::Relaxed);
+                    }
+                    if report_memory
+                        && checkpoints.contains(&(n + 1))
+                        && let Some(mb) = resident_mb()
+                    {
+                        println!("  after {:>5} requests: resident memory {mb:.0} MB", n + 1);
+                    }
+                }
+            });
+        }
+    });
+    (
+        latencies.into_inner().expect("no panics"),
+        errors.into_inner(),
+    )
+}
+
+/// Streams `frames` frames over `/api/live` with two in flight; returns frames per second.
+fn live_load(url: &str, frame: &[u8], frames: u64) -> Result<f64, String> {
+    use tungstenite::Message;
+    let ws = url.replacen("http://", "ws://", 1);
+    let (mut socket, _) =
+        tungstenite::connect(format!("{ws}/api/live")).map_err(|e| e.to_string())?;
+    let send = |socket: &mut tungstenite::WebSocket<_>| {
+        socket
+            .send(Message::binary(frame.to_vec()))
+            .map_err(|e| e.to_string())
+    };
+    let started = Instant::now();
+    send(&mut socket)?;
+    send(&mut socket)?;
+    let (mut answered, mut sent, mut failed) = (0u64, 2u64, 0u64);
+    while answered < frames {
+        match socket.read().map_err(|e| e.to_string())? {
+            Message::Text(text) => {
+                answered += 1;
+                let result: mien_web::LiveResult =
+                    serde_json::from_str(&text).map_err(|e| e.to_string())?;
+                if result.analysis.is_none_or(|a| a.faces.len() != 1) {
+                    failed += 1;
+                }
+                if sent < frames {
+                    send(&mut socket)?;
+                    sent += 1;
+                }
+            }
+            _ => continue,
+        }
+    }
+    let fps = frames as f64 / started.elapsed().as_secs_f64();
+    socket.close(None).ok();
+    if failed > 0 {
+        return Err(format!("{failed} of {frames} frames did not give one face"));
+    }
+    Ok(fps)
+}
+
+fn run(args: &Args) -> Result<(), String> {
+    let photo = mien::open_image(&args.photo).map_err(|e| e.to_string())?;
+    let mut jpeg = Vec::new();
+    common::webcam_frame(&photo)
+        .write_to(
+            &mut std::io::Cursor::new(&mut jpeg),
+            image::ImageFormat::Jpeg,
+        )
+        .map_err(|e| e.to_string())?;
+    let url = match &args.url {
+        Some(url) => url.trim_end_matches('/').to_owned(),
+        None => format!("http://{}", start_server()?),
+    };
+    println!(
+        "POST {url}/api/analyze: 640×480 JPEG ({} KB), {} clients, {} requests",
+        jpeg.len() / 1024,
+        args.clients,
+        args.requests
+    );
+    // Warm-up: first-call allocations are not the steady state.
+    post_load(&url, &jpeg, args.clients, 4 * args.clients, false);
+    if let Some(mb) = resident_mb() {
+        println!("  after warm-up: resident memory {mb:.0} MB");
+    }
+    let started = Instant::now();
+    let (mut latencies, errors) = post_load(&url, &jpeg, args.clients.max(1), args.requests, true);
+    let elapsed = started.elapsed().as_secs_f64();
+    latencies.sort();
+    println!(
+        "  {:.1} requests/s, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms, {errors} errors",
+        latencies.len() as f64 / elapsed,
+        quantile(&latencies, 0.5).as_secs_f64() * 1e3,
+        quantile(&latencies, 0.99).as_secs_f64() * 1e3,
+        latencies.last().map_or(0.0, |d| d.as_secs_f64() * 1e3),
+    );
+    if args.frames > 0 {
+        let fps = live_load(&url, &jpeg, args.frames)?;
+        println!(
+            "live WebSocket: {} frames, {fps:.1} frames/s (two in flight)",
+            args.frames
+        );
+    }
+    if errors > 0 {
+        return Err(format!("{errors} requests failed"));
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_use_the_nearest_rank() {
+        let values: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
+        assert_eq!(quantile(&values, 0.5), Duration::from_millis(50));
+        assert_eq!(quantile(&values, 0.99), Duration::from_millis(99));
+        assert_eq!(quantile(&values, 1.0), Duration::from_millis(100));
+        assert_eq!(quantile(&values[..1], 0.99), Duration::from_millis(1));
+    }
+}
