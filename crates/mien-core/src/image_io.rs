@@ -71,7 +71,10 @@ fn decode<R: BufRead + Seek>(
         DynamicImage::from_decoder(decoder).map_err(read_error)?
     } else {
         drop(decoder);
-        let input = shrink::Input { origin, source: &source };
+        let input = shrink::Input {
+            origin,
+            source: &source,
+        };
         match format {
             Some(ImageFormat::Jpeg) => shrink::jpeg(input, width, height)
                 .map_err(|e| e.unwrap_or_else(|| too_large("still too large at 1/8 scale")))?,
