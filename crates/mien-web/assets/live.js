@@ -8,7 +8,6 @@
   const startButton = document.getElementById("start");
   const stopButton = document.getElementById("stop");
   const fpsLabel = document.getElementById("fps");
-  const status = document.getElementById("status");
   const summary = document.getElementById("summary");
   const faces = document.getElementById("faces");
   const WIDTH = 640;
@@ -22,10 +21,7 @@
   let frames = 0;
   let arrivals = [];
 
-  function say(message, isError = false) {
-    status.textContent = message;
-    status.classList.toggle("error", isError);
-  }
+  const say = mien.say;
 
   function sendFrame() {
     if (!socket || socket.readyState !== WebSocket.OPEN || inFlight >= IN_FLIGHT) return;

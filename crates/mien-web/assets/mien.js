@@ -97,5 +97,12 @@ const mien = (() => {
     }));
   }
 
-  return { draw, summary, renderFaces };
+  /** Shows `message` in the page's status line, in red when it is an error. */
+  function say(message, isError = false) {
+    const status = document.getElementById("status");
+    status.textContent = message;
+    status.classList.toggle("error", isError);
+  }
+
+  return { draw, summary, renderFaces, say };
 })();

@@ -4,17 +4,13 @@
 (() => {
   const input = document.getElementById("file");
   const drop = document.getElementById("drop");
-  const status = document.getElementById("status");
   const result = document.getElementById("result");
   const canvas = document.getElementById("photo");
   const summary = document.getElementById("summary");
   const faces = document.getElementById("faces");
   const MAX_CANVAS_WIDTH = 1600;
 
-  function say(message, isError = false) {
-    status.textContent = message;
-    status.classList.toggle("error", isError);
-  }
+  const say = mien.say;
 
   async function analyze(file) {
     say(`Analysing ${file.name}…`);

@@ -3,7 +3,8 @@
 //   node crates/mien-web/e2e/browser.mjs --server target/debug/mien-web \
 //        --camera target/e2e/camera.y4m --out target/e2e
 //
-// 1. Upload page: upload fixtures/astronaut.jpg, expect one face, "happy", a smile score.
+// 1. Upload page: a text file named .jpg shows the server's error; fixtures/astronaut.jpg
+//    shows one face, "happy", a smile score.
 // 2. Live page: Chromium's fake camera plays the y4m clip; expect results to keep arriving
 //    with one face, and report the frames per second the page shows.
 // Screenshots of both pages and a JSON summary go to --out. Exits non-zero on any failure.
@@ -48,6 +49,17 @@ function startServer() {
 async function uploadPage(browser, base) {
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   await page.goto(`${base}/`);
+  // A text file named .jpg: the page shows the server's error, no result.
+  await page.setInputFiles("#file", {
+    name: "not-a-photo.jpg",
+    mimeType: "image/jpeg",
+    buffer: Buffer.from("this is a text file"),
+  });
+  await page.waitForSelector("#status.error", { timeout: 30_000 });
+  const refusal = await page.textContent("#status");
+  assert.match(refusal, /not-a-photo\.jpg: the upload is not an image/, refusal);
+  assert.equal(await page.isHidden("#result"), true, "no result for a bad upload");
+
   await page.setInputFiles("#file", photo);
   await page.waitForSelector("#result:not([hidden])", { timeout: 30_000 });
   const faces = await page.getAttribute("#result", "data-faces");
