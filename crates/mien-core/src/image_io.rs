@@ -12,6 +12,11 @@ use crate::Error;
 /// Larger JPEG and PNG files are shrunk while they are decoded (see [`open_image`]).
 pub const MAX_DECODED_PIXELS: u64 = 40_000_000;
 
+/// The largest PNG shrunk while decoding: 1 gigapixel. Every source pixel is visited, so a
+/// few megabytes of compressed zeros claiming 100 gigapixels would keep a core busy for
+/// minutes; such files are refused instead.
+pub const MAX_SHRUNK_PNG_PIXELS: u64 = 1_000_000_000;
+
 /// Opens and decodes an image file (PNG or JPEG; any bit depth, grey, RGB(A), CMYK JPEG),
 /// guessing the format from its content, and turns it upright as its EXIF orientation says
 /// (phone photos are often stored sideways).
@@ -24,7 +29,8 @@ pub const MAX_DECODED_PIXELS: u64 = 40_000_000;
 /// # Errors
 /// [`Error::ImageRead`] naming the path, for a missing, unreadable, truncated or non-image
 /// file; [`Error::ImageTooLarge`] for a file over the limit that cannot be shrunk while
-/// decoding (another format, an interlaced PNG, a JPEG still over the limit at 1/8 scale).
+/// decoding (another format, an interlaced PNG, a PNG over [`MAX_SHRUNK_PNG_PIXELS`], a
+/// JPEG still over the limit at 1/8 scale).
 pub fn open_image(path: impl AsRef<Path>) -> Result<DynamicImage, Error> {
     let path = path.as_ref();
     decode(path, || File::open(path).map(BufReader::new))
@@ -78,6 +84,11 @@ fn decode<R: BufRead + Seek>(
         match format {
             Some(ImageFormat::Jpeg) => shrink::jpeg(input, width, height)
                 .map_err(|e| e.unwrap_or_else(|| too_large("still too large at 1/8 scale")))?,
+            Some(ImageFormat::Png)
+                if u64::from(width) * u64::from(height) > MAX_SHRUNK_PNG_PIXELS =>
+            {
+                return Err(too_large("PNGs over 1 gigapixel are not decoded"));
+            }
             Some(ImageFormat::Png) => shrink::png(input, width, height)
                 .map_err(|e| e.unwrap_or_else(|| too_large("interlaced PNG")))?,
             _ => {
@@ -417,6 +428,41 @@ mod tests {
         assert_eq!((img.width(), img.height()), (3, 2));
         assert_eq!(img.to_luma8().get_pixel(2, 1).0, [7]);
         std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn a_png_claiming_gigapixels_is_refused_before_its_rows_are_read() {
+        // The header claims 40000 × 40000 = 1.6 gigapixels; a few rows of zeros follow,
+        // then the file just ends, as a crafted one would.
+        let dir = temp_dir("png-bomb");
+        let path = dir.join("bomb.png");
+        {
+            let mut encoder = png::Encoder::new(File::create(&path).unwrap(), 40_000, 40_000);
+            encoder.set_color(png::ColorType::Grayscale);
+            encoder.set_depth(png::BitDepth::One);
+            let mut rows = encoder
+                .write_header()
+                .unwrap()
+                .into_stream_writer()
+                .unwrap();
+            std::io::Write::write_all(&mut rows, &vec![0u8; 5 * 5_000]).unwrap();
+            std::io::Write::flush(&mut rows).unwrap();
+        }
+        let file = std::fs::read(&path).unwrap();
+        std::fs::remove_dir_all(&dir).ok();
+        let err = decode_image(&file, "bomb.png").unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::ImageTooLarge {
+                    width: 40_000,
+                    height: 40_000,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(err.to_string().contains("bomb.png"), "{err}");
     }
 
     #[test]

@@ -8,28 +8,55 @@
   const canvas = document.getElementById("photo");
   const summary = document.getElementById("summary");
   const faces = document.getElementById("faces");
+  const say = mien.say;
   const MAX_CANVAS_WIDTH = 1600;
 
-  const say = mien.say;
+  // The server's upload limit, to refuse a too-large file before sending it.
+  let maxUploadBytes = Infinity;
+  fetch("/healthz")
+    .then((response) => response.json())
+    .then((health) => { maxUploadBytes = health.max_upload_bytes; })
+    .catch(() => {});
 
-  async function analyze(file) {
-    say(`Analysing ${file.name}…`);
-    result.hidden = true;
-    let analysis;
+  // Only the answer to the latest upload is shown, whatever order answers arrive in.
+  let latest = 0;
+
+  /** Posts `file`; resolves to the analysis or throws an Error with a message to show. */
+  async function post(file) {
+    let response;
     try {
-      const response = await fetch("/api/analyze", {
+      response = await fetch("/api/analyze", {
         method: "POST",
         body: file,
         headers: { "content-type": file.type || "application/octet-stream" },
       });
-      const body = await response.json();
-      if (!response.ok) {
-        say(`Could not analyse ${file.name}: ${body.error}`, true);
-        return;
-      }
-      analysis = body;
     } catch (error) {
-      say(`Could not reach the server: ${error}`, true);
+      throw new Error(`could not reach the server (${error.message})`);
+    }
+    let body;
+    try {
+      body = await response.json();
+    } catch (_) {
+      throw new Error(`the server answered ${response.status} without a JSON body`);
+    }
+    if (!response.ok) throw new Error(body.error || `the server answered ${response.status}`);
+    return body;
+  }
+
+  async function analyze(file) {
+    const request = ++latest;
+    result.hidden = true;
+    if (file.size > maxUploadBytes) {
+      const mb = (maxUploadBytes / 1048576).toFixed(0);
+      say(`${file.name} is ${(file.size / 1048576).toFixed(1)} MB; this server takes up to ${mb} MB.`, true);
+      return;
+    }
+    say(`Analysing ${file.name}…`);
+    let analysis;
+    try {
+      analysis = await post(file);
+    } catch (error) {
+      if (request === latest) say(`${file.name}: ${error.message}`, true);
       return;
     }
     // The browser shows the photo upright, as the server analysed it (EXIF orientation).
@@ -39,6 +66,7 @@
     } catch (_) {
       // The server decoded it but this browser cannot: show the results without the photo.
     }
+    if (request !== latest) return;
     const scale = Math.min(1, MAX_CANVAS_WIDTH / analysis.width);
     canvas.width = Math.round(analysis.width * scale);
     canvas.height = Math.round(analysis.height * scale);
@@ -54,13 +82,17 @@
 
   input.addEventListener("change", () => {
     if (input.files.length > 0) analyze(input.files[0]);
+    input.value = ""; // choosing the same file again analyses it again
   });
-  drop.addEventListener("dragover", (event) => {
+  // A file dropped anywhere on the page is analysed, never opened in place of the page.
+  document.addEventListener("dragover", (event) => {
     event.preventDefault();
     drop.classList.add("over");
   });
-  drop.addEventListener("dragleave", () => drop.classList.remove("over"));
-  drop.addEventListener("drop", (event) => {
+  document.addEventListener("dragleave", (event) => {
+    if (event.relatedTarget === null) drop.classList.remove("over");
+  });
+  document.addEventListener("drop", (event) => {
     event.preventDefault();
     drop.classList.remove("over");
     const file = event.dataTransfer.files[0];

@@ -6,7 +6,7 @@
 // 1. Upload page: a text file named .jpg shows the server's error; fixtures/astronaut.jpg
 //    shows one face, "happy", a smile score.
 // 2. Live page: Chromium's fake camera plays the y4m clip; expect results to keep arriving
-//    with one face, and report the frames per second the page shows.
+//    with one face, report the frames per second the page shows; stop and start again.
 // Screenshots of both pages and a JSON summary go to --out. Exits non-zero on any failure.
 
 import { spawn } from "node:child_process";
@@ -27,6 +27,7 @@ const out = option("out", join(root, "target/e2e"));
 const chromiumPath = process.env.CHROMIUM || "/usr/bin/chromium";
 const photo = join(root, "fixtures/astronaut.jpg");
 const LIVE_FRAMES = 60;
+const pageErrors = [];
 mkdirSync(out, { recursive: true });
 
 /** Starts the server on a free port; resolves to its base URL once it listens. */
@@ -41,13 +42,15 @@ function startServer() {
     });
     server.on("exit", (code) => reject(new Error(`${serverBinary} exited with ${code} before listening`)));
     server.on("error", reject);
-    setTimeout(() => reject(new Error("the server did not start within 60 s")), 60_000);
+    const timer = setTimeout(() => reject(new Error("the server did not start within 60 s")), 60_000);
+    timer.unref(); // never keeps node alive once the test is done
   });
   return { server, url };
 }
 
 async function uploadPage(browser, base) {
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  page.on("pageerror", (error) => pageErrors.push(`upload page: ${error}`));
   await page.goto(`${base}/`);
   // A text file named .jpg: the page shows the server's error, no result.
   await page.setInputFiles("#file", {
@@ -79,7 +82,7 @@ async function uploadPage(browser, base) {
 
 async function livePage(browser, base) {
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  page.on("pageerror", (error) => console.error(`page error: ${error}`));
+  page.on("pageerror", (error) => pageErrors.push(`live page: ${error}`));
   await page.goto(`${base}/live`);
   await page.click("#start");
   await page.waitForFunction(
@@ -95,8 +98,22 @@ async function livePage(browser, base) {
     status: document.getElementById("status").textContent,
   }));
   await page.screenshot({ path: join(out, "live.png"), fullPage: true });
+  // Stop, then start again at once: the new session must run on its own.
+  await page.click("#stop");
+  await page.click("#start");
+  await page.waitForFunction(
+    (n) => Number(document.body.dataset.frames || 0) >= n,
+    state.frames + 20,
+    { timeout: 60_000, polling: 100 },
+  );
+  const restarted = await page.evaluate(() => ({
+    error: document.getElementById("status").classList.contains("error"),
+    status: document.getElementById("status").textContent,
+    stopEnabled: !document.getElementById("stop").disabled,
+  }));
   await page.click("#stop");
   await page.close();
+  assert.ok(!restarted.error && restarted.stopEnabled, `restart after stop: ${restarted.status}`);
   assert.equal(state.faces, 1, `one face in the fake camera's frames (${state.status})`);
   assert.ok(state.fps > 0, `a frame rate is shown: ${state.label}`);
   return state;
@@ -119,6 +136,7 @@ try {
   console.log(`upload page: ${upload.summary}; ${upload.emotion}, smile ${upload.smile}`);
   const live = await livePage(browser, base);
   console.log(`live page: ${live.frames} frames, ${live.label}`);
+  assert.deepEqual(pageErrors, [], "no script errors on the pages");
   writeFileSync(join(out, "e2e.json"), JSON.stringify({ upload, live }, null, 2));
   console.log(`screenshots: ${join(out, "upload.png")}, ${join(out, "live.png")}`);
 } catch (error) {

@@ -36,14 +36,15 @@ struct Args {
     #[arg(long, default_value_t = 4)]
     clients: usize,
     /// Requests in all.
-    #[arg(long, default_value_t = 1000)]
-    requests: usize,
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    requests: u64,
     /// Frames to stream over the live WebSocket afterwards (0: skip).
     #[arg(long, default_value_t = 300)]
     frames: u64,
 }
 
-/// Resident memory of this process in MB (Linux), `None` elsewhere or for a remote server.
+/// Resident memory of this process in MB (Linux), `None` elsewhere. It includes the
+/// in-process server; with `--url` it is only the load tester's, so it is not reported.
 fn resident_mb() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
@@ -186,19 +187,21 @@ fn run(args: &Args) -> Result<(), String> {
         Some(url) => url.trim_end_matches('/').to_owned(),
         None => format!("http://{}", start_server()?),
     };
+    let in_process = args.url.is_none();
+    let requests = args.requests as usize;
     println!(
         "POST {url}/api/analyze: 640×480 JPEG ({} KB), {} clients, {} requests",
         jpeg.len() / 1024,
         args.clients,
-        args.requests
+        requests
     );
     // Warm-up: first-call allocations are not the steady state.
     post_load(&url, &jpeg, args.clients, 4 * args.clients, false);
-    if let Some(mb) = resident_mb() {
+    if let Some(mb) = resident_mb().filter(|_| in_process) {
         println!("  after warm-up: resident memory {mb:.0} MB");
     }
     let started = Instant::now();
-    let (mut latencies, errors) = post_load(&url, &jpeg, args.clients.max(1), args.requests, true);
+    let (mut latencies, errors) = post_load(&url, &jpeg, args.clients.max(1), requests, in_process);
     let elapsed = started.elapsed().as_secs_f64();
     latencies.sort();
     println!(

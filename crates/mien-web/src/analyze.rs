@@ -16,22 +16,34 @@ use crate::{ApiError, AppState};
 const SERVER_TIMING: HeaderName = HeaderName::from_static("server-timing");
 
 impl AppState {
-    /// Decodes `bytes` and analyses the photo on a blocking thread, once a permit is free.
+    /// Decodes `bytes` and analyses the photo on a blocking thread, once a permit is free;
+    /// returns the analysis and the milliseconds the decode and analysis took.
+    ///
+    /// The permit moves into the blocking task, so it stays taken until the work is done
+    /// even when the client hangs up and this future is dropped.
     pub(crate) async fn analyze_bytes(
         &self,
         bytes: Bytes,
         name: String,
-    ) -> Result<mien::Analysis, ApiError> {
-        let _permit = self.permits.acquire().await.map_err(|_| {
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the server is shutting down",
-            )
-        })?;
+    ) -> Result<(mien::Analysis, f64), ApiError> {
+        let permit = self
+            .analysis_permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| {
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the server is shutting down",
+                )
+            })?;
         let analyzer = self.analyzer.clone();
         tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let started = Instant::now();
             let photo = mien_core::decode_image(&bytes, &name)?;
-            analyzer.analyze(&photo)
+            let analysis = analyzer.analyze(&photo)?;
+            Ok((analysis, started.elapsed().as_secs_f64() * 1e3))
         })
         .await
         .map_err(|e| {
@@ -50,6 +62,13 @@ pub(crate) async fn analyze(
     State(state): State<AppState>,
     request: Request,
 ) -> Result<Response, ApiError> {
+    // Bodies in memory at once are bounded too: later requests wait here, unread.
+    let _body_permit = state.body_permits.acquire().await.map_err(|_| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the server is shutting down",
+        )
+    })?;
     let (name, bytes) = read_upload(&state, request).await?;
     if bytes.is_empty() {
         return Err(ApiError::new(
@@ -58,9 +77,8 @@ pub(crate) async fn analyze(
              multipart field `image`",
         ));
     }
-    let started = Instant::now();
-    let analysis = state.analyze_bytes(bytes, name).await?;
-    let timing = format!("analyze;dur={:.1}", started.elapsed().as_secs_f64() * 1e3);
+    let (analysis, milliseconds) = state.analyze_bytes(bytes, name).await?;
+    let timing = format!("analyze;dur={milliseconds:.1}");
     let timing = HeaderValue::from_str(&timing).unwrap_or(HeaderValue::from_static("analyze"));
     Ok(([(SERVER_TIMING, timing)], Json(analysis)).into_response())
 }
@@ -72,7 +90,10 @@ async fn read_upload(state: &AppState, request: Request) -> Result<(String, Byte
         .headers()
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("multipart/form-data"));
+        .is_some_and(|v| {
+            v.get(..19)
+                .is_some_and(|t| t.eq_ignore_ascii_case("multipart/form-data"))
+        });
     if !is_multipart {
         let bytes =
             Bytes::from_request(request, state)
@@ -85,7 +106,12 @@ async fn read_upload(state: &AppState, request: Request) -> Result<(String, Byte
     }
     let mut form = Multipart::from_request(request, state)
         .await
-        .map_err(|rejection| ApiError::new(rejection.status(), rejection.body_text()))?;
+        .map_err(|rejection| {
+            ApiError::new(
+                rejection.status(),
+                format!("malformed multipart upload: {}", rejection.body_text()),
+            )
+        })?;
     let form_error = |e: axum::extract::multipart::MultipartError| match e.status() {
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::too_large(limit),
         status => ApiError::new(

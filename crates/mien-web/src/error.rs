@@ -1,7 +1,7 @@
 //! Errors as JSON: every failed API request gets `{"error": "...", "status": N}`.
 
 use axum::Json;
-use axum::http::{StatusCode, Uri};
+use axum::http::{Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
@@ -46,7 +46,7 @@ impl ApiError {
                 StatusCode::UNPROCESSABLE_ENTITY,
                 format!("the upload is not an image mien can decode (PNG or JPEG): {source}"),
             ),
-            AnalyzeError::Core(e @ Error::ImageTooLarge { .. }) => {
+            AnalyzeError::Core(e @ (Error::ImageTooLarge { .. } | Error::EmptyImage { .. })) => {
                 Self::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string())
             }
             other => Self::new(StatusCode::INTERNAL_SERVER_ERROR, other.to_string()),
@@ -79,6 +79,19 @@ pub(crate) async fn not_found(uri: Uri) -> ApiError {
             "no such page: {}; try / (upload), /live (webcam), POST /api/analyze or /healthz",
             uri.path()
         ),
+    )
+}
+
+/// 405 for a route used with the wrong method (e.g. `GET /api/analyze`).
+pub(crate) async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    let hint = match uri.path() {
+        "/api/analyze" => "POST an image to it",
+        "/api/live" => "open it as a WebSocket",
+        _ => "use GET",
+    };
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("{method} is not allowed on {}: {hint}", uri.path()),
     )
 }
 

@@ -41,11 +41,21 @@ pub use live::LiveResult;
 /// Limits of a server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ServerConfig {
-    /// The largest request body (upload or WebSocket frame) in bytes; larger ones get 413.
+    /// The largest request body in bytes (uploads larger get 413; WebSocket frames larger
+    /// close the connection with code 1009).
     pub max_upload_bytes: usize,
     /// How many images are decoded and analysed at once; further requests wait their turn.
     /// Bounds memory: each decode may take up to `mien_core::MAX_DECODED_PIXELS` pixels.
+    /// At least 1.
     pub max_concurrent_analyses: usize,
+}
+
+impl ServerConfig {
+    /// Upload bodies read into memory at once: enough to keep every analysis slot busy
+    /// while the next uploads arrive, and a bound on memory (`× max_upload_bytes`).
+    pub fn max_bodies_in_memory(&self) -> usize {
+        4 * self.max_concurrent_analyses.max(1)
+    }
 }
 
 impl Default for ServerConfig {
@@ -62,7 +72,10 @@ impl Default for ServerConfig {
 #[derive(Clone)]
 struct AppState {
     analyzer: Arc<mien::Analyzer>,
-    permits: Arc<Semaphore>,
+    /// Decodes and analyses running at once.
+    analysis_permits: Arc<Semaphore>,
+    /// Upload bodies held in memory at once.
+    body_permits: Arc<Semaphore>,
     config: ServerConfig,
 }
 
@@ -70,7 +83,8 @@ struct AppState {
 pub fn router(analyzer: mien::Analyzer, config: ServerConfig) -> Router {
     let state = AppState {
         analyzer: Arc::new(analyzer),
-        permits: Arc::new(Semaphore::new(config.max_concurrent_analyses.max(1))),
+        analysis_permits: Arc::new(Semaphore::new(config.max_concurrent_analyses.max(1))),
+        body_permits: Arc::new(Semaphore::new(config.max_bodies_in_memory())),
         config,
     };
     Router::new()
@@ -81,6 +95,7 @@ pub fn router(analyzer: mien::Analyzer, config: ServerConfig) -> Router {
         .route("/api/analyze", post(analyze::analyze))
         .route("/api/live", get(live::upgrade))
         .fallback(error::not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(config.max_upload_bytes))
         .with_state(state)
 }

@@ -6,11 +6,14 @@
 use std::time::Instant;
 
 use axum::extract::State;
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
+use axum::http::header::{HOST, ORIGIN};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
-use crate::AppState;
+use crate::{ApiError, AppState};
 
 /// The server's answer to one frame.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -25,19 +28,63 @@ pub struct LiveResult {
     pub server_ms: f32,
 }
 
-/// Upgrades the connection; messages over the upload limit close it.
-pub(crate) async fn upgrade(State(state): State<AppState>, socket: WebSocketUpgrade) -> Response {
+/// Upgrades the connection; a message over the upload limit closes it with code 1009.
+///
+/// Browsers send an `Origin` with every WebSocket; one naming another site is refused, so a
+/// web page elsewhere cannot drive this server through its visitors' browsers.
+pub(crate) async fn upgrade(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    socket: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<Response, ApiError> {
+    let socket = socket.map_err(|rejection| {
+        ApiError::new(
+            rejection.status(),
+            format!(
+                "/api/live is a WebSocket: connect with ws://…/api/live ({})",
+                rejection.body_text()
+            ),
+        )
+    })?;
+    if !same_origin(&headers) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "cross-origin WebSocket refused: open the page from this server",
+        ));
+    }
     let limit = state.config.max_upload_bytes;
-    socket
+    Ok(socket
         .max_message_size(limit)
         .max_frame_size(limit)
-        .on_upgrade(move |socket| answer_frames(socket, state))
+        .on_upgrade(move |socket| answer_frames(socket, state)))
+}
+
+/// True without an `Origin` header (programs) or when its host is the `Host` the request
+/// was sent to (the server's own pages).
+fn same_origin(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(ORIGIN) else {
+        return true;
+    };
+    let origin_host = origin
+        .to_str()
+        .ok()
+        .and_then(|o| o.split_once("://"))
+        .map(|(_, host)| host.trim_end_matches('/'));
+    let host = headers.get(HOST).and_then(|h| h.to_str().ok());
+    matches!((origin_host, host), (Some(o), Some(h)) if o.eq_ignore_ascii_case(h))
 }
 
 /// Answers every binary frame with its analysis until the client leaves.
 async fn answer_frames(mut socket: WebSocket, state: AppState) {
     let mut frame = 0u64;
-    while let Some(Ok(message)) = socket.recv().await {
+    while let Some(received) = socket.recv().await {
+        let message = match received {
+            Ok(message) => message,
+            Err(error) => {
+                close_after(&mut socket, &error.to_string()).await;
+                break;
+            }
+        };
         let bytes = match message {
             Message::Binary(bytes) => bytes,
             Message::Close(_) => break,
@@ -55,7 +102,7 @@ async fn answer_frames(mut socket: WebSocket, state: AppState) {
                 .map_err(|e| e.message)
         };
         let (analysis, error) = match outcome {
-            Ok(analysis) => (Some(analysis), None),
+            Ok((analysis, _)) => (Some(analysis), None),
             Err(message) => (None, Some(message)),
         };
         let result = LiveResult {
@@ -71,4 +118,24 @@ async fn answer_frames(mut socket: WebSocket, state: AppState) {
             break;
         }
     }
+}
+
+/// Closes the socket after a read error, saying why: code 1009 for a message over the
+/// limit, 1002 for anything else the protocol layer refused.
+async fn close_after(socket: &mut WebSocket, error: &str) {
+    let code = if error.contains("too long") {
+        close_code::SIZE
+    } else {
+        close_code::PROTOCOL
+    };
+    // A close reason may hold at most 123 bytes.
+    let mut reason = error.to_owned();
+    while reason.len() > 123 {
+        reason.pop();
+    }
+    let frame = CloseFrame {
+        code,
+        reason: reason.into(),
+    };
+    socket.send(Message::Close(Some(frame))).await.ok();
 }

@@ -29,7 +29,7 @@ struct Args {
     /// Treat every image as one pre-cropped face instead of detecting faces.
     #[arg(long)]
     whole_image: bool,
-    /// Largest upload (and webcam frame) in megabytes; larger ones get 413.
+    /// Largest upload (larger: 413) and webcam frame (larger: the WebSocket closes) in MB.
     #[arg(long, default_value_t = 10.0)]
     max_upload_mb: f64,
     /// Images analysed at once (default: the number of cores); others wait their turn.

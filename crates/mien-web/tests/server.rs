@@ -157,6 +157,8 @@ fn pages_and_assets_are_served_from_the_binary() {
     }
     assert_json_error(&get(address, "/assets/secret.txt"), 404, "secret.txt");
     assert_json_error(&get(address, "/nowhere"), 404, "/nowhere");
+    assert_json_error(&get(address, "/api/analyze"), 405, "POST an image");
+    assert_json_error(&get(address, "/api/live"), 400, "WebSocket");
 }
 
 #[test]
@@ -212,7 +214,18 @@ fn bad_uploads_get_json_errors_that_say_what_to_do() {
     let (content_type, body) = multipart("comment", None, b"hello");
     assert_json_error(&post(address, &content_type, &body), 400, "field `image`");
     let broken = "multipart/form-data; boundary=nothing-matches";
-    assert_eq!(post(address, broken, b"garbage").status, 400);
+    assert_json_error(
+        &post(address, broken, b"garbage"),
+        400,
+        "malformed multipart",
+    );
+    let (_, body) = multipart("image", Some("a.jpg"), &sample());
+    let shouting = "Multipart/Form-Data; boundary=mien-test-boundary-7d1f";
+    assert_eq!(
+        post(address, shouting, &body).status,
+        200,
+        "media types ignore case"
+    );
 }
 
 #[test]
@@ -303,4 +316,49 @@ fn the_live_socket_answers_every_frame_in_order() {
     let again = next(Message::binary(sample()));
     assert_eq!(again.frame, 4);
     assert_eq!(again.analysis.map(|a| a.faces.len()), Some(1));
+}
+
+#[test]
+fn a_live_frame_over_the_limit_closes_the_socket_with_code_1009() {
+    use tungstenite::Message;
+    use tungstenite::protocol::frame::coding::CloseCode;
+    let address = start(ServerConfig {
+        max_upload_bytes: 16 * 1024,
+        ..ServerConfig::default()
+    });
+    let (mut socket, _) = tungstenite::connect(format!("ws://{address}/api/live")).unwrap();
+    socket.send(Message::binary(sample())).unwrap();
+    let close = loop {
+        match socket.read() {
+            Ok(Message::Close(frame)) => break frame,
+            Ok(Message::Ping(_) | Message::Pong(_)) => continue,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    };
+    let close = close.expect("the close frame says why");
+    assert_eq!(close.code, CloseCode::Size);
+    assert!(close.reason.contains("too long"), "{}", close.reason);
+}
+
+#[test]
+fn a_cross_origin_websocket_is_refused() {
+    use tungstenite::client::IntoClientRequest;
+    let address = server();
+    let mut request = format!("ws://{address}/api/live")
+        .into_client_request()
+        .unwrap();
+    request
+        .headers_mut()
+        .insert("origin", "https://evil.example".parse().unwrap());
+    match tungstenite::connect(request) {
+        Err(tungstenite::Error::Http(response)) => assert_eq!(response.status(), 403),
+        other => panic!("expected 403, got {:?}", other.map(|(_, r)| r.status())),
+    }
+    // The server's own page (same host) connects.
+    let mut request = format!("ws://{address}/api/live")
+        .into_client_request()
+        .unwrap();
+    let own = format!("http://{address}").parse().unwrap();
+    request.headers_mut().insert("origin", own);
+    assert!(tungstenite::connect(request).is_ok());
 }
