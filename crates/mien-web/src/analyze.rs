@@ -31,12 +31,7 @@ impl AppState {
             .clone()
             .acquire_owned()
             .await
-            .map_err(|_| {
-                ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "the server is shutting down",
-                )
-            })?;
+            .map_err(|_| ApiError::shutting_down())?;
         let analyzer = self.analyzer.clone();
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
@@ -63,12 +58,11 @@ pub(crate) async fn analyze(
     request: Request,
 ) -> Result<Response, ApiError> {
     // Bodies in memory at once are bounded too: later requests wait here, unread.
-    let _body_permit = state.body_permits.acquire().await.map_err(|_| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the server is shutting down",
-        )
-    })?;
+    let _body_permit = state
+        .body_permits
+        .acquire()
+        .await
+        .map_err(|_| ApiError::shutting_down())?;
     let (name, bytes) = read_upload(&state, request).await?;
     if bytes.is_empty() {
         return Err(ApiError::new(

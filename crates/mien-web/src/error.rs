@@ -24,6 +24,14 @@ impl ApiError {
         }
     }
 
+    /// 503: a semaphore was closed because the server is stopping.
+    pub(crate) fn shutting_down() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the server is shutting down",
+        )
+    }
+
     /// 413: the body is over the server's limit.
     pub(crate) fn too_large(limit: usize) -> Self {
         Self::new(
