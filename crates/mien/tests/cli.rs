@@ -1,7 +1,7 @@
 //! The `mien` command line: JSON output, the annotated image, and bad input.
 
-use std::path::PathBuf;
-use std::process::Command;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 fn mien() -> Command {
     Command::new(env!("CARGO_BIN_EXE_mien"))
@@ -11,6 +11,17 @@ fn fixture(name: &str) -> PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../fixtures")
         .join(name)
+}
+
+/// Runs `mien batch <photos> --out <out>`.
+fn batch(photos: &Path, out: &Path) -> Output {
+    mien()
+        .arg("batch")
+        .arg(photos)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap()
 }
 
 fn temp_dir(name: &str) -> PathBuf {
@@ -126,13 +137,7 @@ fn batch_writes_csv_summary_and_annotated_copies_and_lists_bad_files() {
     std::fs::write(photos.join("notes.txt"), "not a photo").unwrap();
     let out = dir.join("out");
 
-    let output = mien()
-        .arg("batch")
-        .arg(&photos)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
+    let output = batch(&photos, &out);
     assert!(
         output.status.success(),
         "{}",
@@ -188,24 +193,12 @@ fn batch_writes_csv_summary_and_annotated_copies_and_lists_bad_files() {
 fn batch_on_a_folder_without_photos_fails_with_a_message() {
     let dir = temp_dir("batch-empty");
     std::fs::write(dir.join("readme.txt"), "no photos here").unwrap();
-    let output = mien()
-        .arg("batch")
-        .arg(&dir)
-        .arg("--out")
-        .arg(dir.join("out"))
-        .output()
-        .unwrap();
+    let output = batch(&dir, &dir.join("out"));
     assert!(!output.status.success());
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(stderr.contains("no .jpg, .jpeg or .png files"), "{stderr}");
     let missing = dir.join("missing");
-    let output = mien()
-        .arg("batch")
-        .arg(&missing)
-        .arg("--out")
-        .arg(dir.join("out"))
-        .output()
-        .unwrap();
+    let output = batch(&missing, &dir.join("out"));
     assert!(!output.status.success());
     assert!(
         String::from_utf8(output.stderr)
