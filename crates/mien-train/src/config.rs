@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use mien_data::{AugmentConfig, LabelMode, Split};
 use mien_models::registry::{Architecture, BackboneConfig};
-use mien_models::weights::HeadSpec;
+use mien_models::weights::{HeadSpec, ModelSpec};
 use serde::{Deserialize, Serialize};
 
 use crate::TrainError;
@@ -129,6 +129,14 @@ impl ExperimentConfig {
         let path = path.as_ref();
         let json = serde_json::to_string_pretty(self).expect("configs always serialise");
         std::fs::write(path, json).map_err(|e| TrainError::io(path, e))
+    }
+
+    /// The model this experiment trains: its backbone, [`ExperimentConfig::head`] and the
+    /// backbone's default preprocessing.
+    pub fn model_spec(&self) -> ModelSpec {
+        let backbone = self.model.backbone.clone();
+        let preprocessing = backbone.input().default_preprocessing();
+        ModelSpec::new(backbone, self.head(), preprocessing)
     }
 
     /// The head the label mode calls for: emotion classes, or smile intensity; both for a

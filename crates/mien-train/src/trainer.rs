@@ -181,12 +181,7 @@ pub fn train_on(
         )));
     }
 
-    let backbone = config.model.backbone.clone();
-    let spec = ModelSpec::new(
-        backbone.clone(),
-        config.head(),
-        backbone.input().default_preprocessing(),
-    );
+    let spec = config.model_spec();
     let device = options.device.clone();
     let ad_device = device.clone().autodiff();
     let model = {

@@ -373,3 +373,68 @@ fn kill_9_then_resume_equals_an_uninterrupted_run_and_evaluate_reads_the_result(
     assert_eq!(report["tta"]["flip"], true);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn flags_override_the_configs_architecture_name_and_epochs() {
+    let dir = scratch("flags");
+    let csv = write_csv(&dir.join("data"), &dataset(16, 8));
+    let mut config = tiny_config(4);
+    config.data.path = Some(csv);
+    let config_path = dir.join("experiment.json");
+    config.save(&config_path).unwrap();
+
+    let out = dir.join("run");
+    let run = train_command(&config_path, &out, false)
+        .args([
+            "--arch",
+            "baseline_cnn",
+            "--name",
+            "flagged",
+            "--epochs",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let saved: serde_json::Value =
+        serde_json::from_slice(&bytes(&out.join(files::CONFIG))).unwrap();
+    assert_eq!(saved["name"], "flagged");
+    assert_eq!(saved["model"]["backbone"]["architecture"], "baseline_cnn");
+    assert_eq!(saved["epochs"], 1);
+    // Everything the flags leave alone comes from the config file.
+    assert_eq!(saved["batch_size"], 8);
+    assert_eq!(saved["seed"], 3);
+
+    // `compare` reads the run; without its weights it rebuilds the network from
+    // config.json, with the same parameter count.
+    let compare = || {
+        let output = Command::new(env!("CARGO_BIN_EXE_compare"))
+            .arg(&out)
+            .args(["--latency-runs", "1"])
+            .env("MIEN_DEVICE", "cpu")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let row = stdout.lines().nth(2).expect("a table row").to_owned();
+        row.split('|')
+            .map(|cell| cell.trim().to_owned())
+            .collect::<Vec<_>>()
+    };
+    let with_weights = compare();
+    assert_eq!(with_weights[1], "run");
+    std::fs::remove_file(out.join(files::BEST)).unwrap();
+    let without_weights = compare();
+    assert_eq!(without_weights[1], "run");
+    assert_eq!(with_weights[2], without_weights[2], "parameter counts");
+    assert!(with_weights[2].parse::<usize>().unwrap() > 300_000);
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -19,12 +19,13 @@ use burn::module::Module;
 use burn::prelude::*;
 use clap::Parser;
 use mien_models::weights;
+use mien_train::ExperimentConfig;
 use mien_train::trainer::{EpochRecord, files};
 
 /// Compare training runs.
 #[derive(Parser, Debug)]
 struct Args {
-    /// Run folders (each with history.json and best.safetensors).
+    /// Run folders (each with history.json, config.json and usually best.safetensors).
     #[arg(required = true)]
     runs: Vec<PathBuf>,
     /// Write the Markdown table here (printed either way).
@@ -56,7 +57,24 @@ fn read_history(run: &Path) -> Result<Vec<EpochRecord>, Box<dyn std::error::Erro
     Ok(serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?)
 }
 
-/// Median batch-1 forward time of the run's best model on the CPU, in milliseconds.
+/// The run's best model; when its weights were not kept (large models trained elsewhere),
+/// the same network freshly initialised from the run's `config.json`, which has the same
+/// parameters and latency.
+fn best_or_initialised(
+    run: &Path,
+    device: &Device,
+) -> Result<weights::SavedModel, Box<dyn std::error::Error>> {
+    let best = run.join(files::BEST);
+    if best.is_file() {
+        return Ok(weights::load(best, device)?);
+    }
+    let config = ExperimentConfig::from_file(run.join(files::CONFIG))?;
+    let spec = config.model_spec();
+    let model = spec.init(device)?;
+    Ok(weights::SavedModel { spec, model })
+}
+
+/// Median batch-1 forward time of the run's model on the CPU, in milliseconds.
 fn latency_ms(model: &weights::SavedModel, runs: usize, device: &Device) -> f64 {
     let input = &model.spec.backbone.input();
     let x = Tensor::<4>::zeros([1, input.channels, input.height, input.width], device);
@@ -86,7 +104,7 @@ fn row(
         .max_by(|a, b| a.monitored.total_cmp(&b.monitored))
         .ok_or_else(|| format!("{}: empty history", run.display()))?;
     let device = mien_core::device::cpu();
-    let saved = weights::load(run.join(files::BEST), &device)?;
+    let saved = best_or_initialised(run, &device)?;
     Ok(Row {
         name: run.file_name().map_or_else(
             || run.display().to_string(),

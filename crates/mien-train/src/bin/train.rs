@@ -48,9 +48,10 @@ struct Args {
     /// Continue the run in --out from its last completed epoch.
     #[arg(long)]
     resume: bool,
-    /// Architecture when no config is given.
-    #[arg(long, default_value = "baseline_cnn")]
-    arch: String,
+    /// Architecture, with its default settings; replaces a config's backbone
+    /// [default: baseline_cnn].
+    #[arg(long)]
+    arch: Option<String>,
     /// Training target when no config is given.
     #[arg(long, value_enum, default_value = "fer2013")]
     labels: Labels,
@@ -72,9 +73,16 @@ struct Args {
     /// Use only the first N faces of each split.
     #[arg(long)]
     limit: Option<usize>,
-    /// Experiment name when no config is given.
+    /// Experiment name [default: the config's, or `ARCH_LABELS`].
     #[arg(long)]
     name: Option<String>,
+}
+
+fn parse_arch(name: &str) -> Result<Architecture, TrainError> {
+    name.parse().map_err(|e| TrainError::Config {
+        location: "--arch".into(),
+        problem: format!("{e}"),
+    })
 }
 
 fn config_from(args: &Args) -> Result<ExperimentConfig, TrainError> {
@@ -87,15 +95,10 @@ fn config_from(args: &Args) -> Result<ExperimentConfig, TrainError> {
         (Some(path), _) => ExperimentConfig::from_file(path)?,
         (None, Some(path)) => ExperimentConfig::from_file(path)?,
         (None, None) => {
-            let arch: Architecture = args.arch.parse().map_err(|e| TrainError::Config {
-                location: "--arch".into(),
-                problem: format!("{e}"),
-            })?;
+            let arch_name = args.arch.as_deref().unwrap_or("baseline_cnn");
+            let arch = parse_arch(arch_name)?;
             let labels = LabelMode::from(args.labels);
-            let name = args
-                .name
-                .clone()
-                .unwrap_or_else(|| format!("{}_{:?}", args.arch, args.labels).to_lowercase());
+            let name = format!("{arch_name}_{:?}", args.labels).to_lowercase();
             let mut config = ExperimentConfig::new(name, arch, 30);
             config.data.labels = labels;
             if labels == LabelMode::SmileIntensity {
@@ -104,6 +107,12 @@ fn config_from(args: &Args) -> Result<ExperimentConfig, TrainError> {
             config
         }
     };
+    if let Some(arch) = &args.arch {
+        config.model.backbone = parse_arch(arch)?.default_config();
+    }
+    if let Some(name) = &args.name {
+        config.name.clone_from(name);
+    }
     if let Some(data) = &args.data {
         config.data.path = Some(data.clone());
     }
