@@ -17,7 +17,11 @@ use burn::prelude::*;
 use criterion::{Criterion, criterion_group, criterion_main};
 use image::imageops::FilterType;
 use mien_detect::BlazeFaceDetector;
-use mien_detect::blazeface::{BlazeFaceNet, STEM_PATCH, STEM_SIZE, letterbox_input, stem_patches};
+use mien_detect::Engine;
+use mien_detect::blazeface::{
+    BlazeFaceNet, CpuBlazeFace, STEM_PATCH, STEM_SIZE, letterbox_input, letterbox_nhwc,
+    stem_patches,
+};
 use mien_detect::haar::{DetectParams, HaarCascade, opencv_gray};
 
 fn photo_640x480() -> image::DynamicImage {
@@ -65,6 +69,20 @@ fn blazeface(c: &mut Criterion) {
         b.iter(|| detector.detect_faces(&photo).expect("detection runs"))
     });
     group.bench_function("blazeface letterbox only", |b| {
+        b.iter(|| letterbox_nhwc(&photo))
+    });
+    let native = CpuBlazeFace::from_net(&BlazeFaceNet::new(&device)).expect("weights");
+    let (_, input) = letterbox_nhwc(&photo);
+    group.bench_function("blazeface native network only", |b| {
+        b.iter(|| native.forward(&input))
+    });
+    let burn = BlazeFaceDetector::bundled(&device)
+        .and_then(|d| d.with_engine(Engine::Burn))
+        .unwrap_or_else(|e| panic!("{e}"));
+    group.bench_function("blazeface burn engine", |b| {
+        b.iter(|| burn.detect_faces(&photo).expect("detection runs"))
+    });
+    group.bench_function("blazeface burn letterbox only", |b| {
         b.iter(|| letterbox_input(&photo))
     });
     let (_, input) = letterbox_input(&photo);
@@ -73,7 +91,7 @@ fn blazeface(c: &mut Criterion) {
     });
     let patches = stem_patches(&input);
     let net = BlazeFaceNet::new(&device);
-    group.bench_function("blazeface network only", |b| {
+    group.bench_function("blazeface burn network only", |b| {
         b.iter(|| {
             let x = Tensor::<4>::from_data(
                 TensorData::new(patches.clone(), [1, STEM_PATCH, STEM_SIZE, STEM_SIZE]),

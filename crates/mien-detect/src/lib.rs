@@ -14,6 +14,6 @@ pub mod eye_state;
 pub mod eyes;
 pub mod haar;
 
-pub use blazeface::{BlazeFaceDetector, BlazeFaceParams, FaceDetection};
+pub use blazeface::{BlazeFaceDetector, BlazeFaceParams, Engine, FaceDetection};
 pub use error::DetectError;
 pub use haar::HaarCascade;

@@ -3,8 +3,8 @@
 //! 256×256 input, `fixtures/blazeface_input_256.png`), and the decoded face on the sample
 //! photo (`fixtures/astronaut.jpg`, a NASA portrait in the public domain).
 
-use mien_detect::BlazeFaceDetector;
 use mien_detect::blazeface::{ANCHORS, BOX_VALUES};
+use mien_detect::{BlazeFaceDetector, Engine};
 
 fn fixture(name: &str) -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -17,7 +17,25 @@ fn detector() -> BlazeFaceDetector {
 }
 
 #[test]
-fn outputs_match_onnxruntime() {
+fn the_cpu_device_runs_the_native_engine() {
+    assert_eq!(detector().engine(), Engine::NativeCpu);
+    let burn = detector().with_engine(Engine::Burn).unwrap();
+    assert_eq!(burn.engine(), Engine::Burn);
+    assert_eq!(
+        burn.with_engine(Engine::NativeCpu).unwrap().engine(),
+        Engine::NativeCpu
+    );
+}
+
+#[test]
+fn both_engines_match_onnxruntime() {
+    for engine in [Engine::NativeCpu, Engine::Burn] {
+        outputs_match_onnxruntime(&detector().with_engine(engine).unwrap());
+    }
+}
+
+fn outputs_match_onnxruntime(detector: &BlazeFaceDetector) {
+    let engine = detector.engine();
     let reference: serde_json::Value =
         serde_json::from_reader(std::fs::File::open(fixture("blazeface_reference.json")).unwrap())
             .unwrap();
@@ -29,7 +47,7 @@ fn outputs_match_onnxruntime() {
             .collect()
     };
     let input = mien_core::open_image(fixture("blazeface_input_256.png")).unwrap();
-    let (letterbox, logits, regressors) = detector().raw_outputs(&input).unwrap();
+    let (letterbox, logits, regressors) = detector.raw_outputs(&input).unwrap();
     assert_eq!(
         (letterbox.scale, letterbox.pad_x, letterbox.pad_y),
         (1.0, 0, 0)
@@ -46,14 +64,17 @@ fn outputs_match_onnxruntime() {
         .map(|(a, b)| (a - b).abs())
         .fold(0.0f32, f32::max);
     // The fixture rounds to 5 decimals; float summation order differs between runtimes.
-    assert!(worst < 2e-3, "largest logit difference {worst}");
+    assert!(worst < 2e-3, "{engine:?}: largest logit difference {worst}");
 
     let top = reference["top_anchors"].as_array().unwrap();
     for (anchor, boxes) in top.iter().zip(reference["top_boxes"].as_array().unwrap()) {
         let anchor = anchor.as_u64().unwrap() as usize;
         let ours = &regressors[anchor * BOX_VALUES..(anchor + 1) * BOX_VALUES];
         for (a, b) in ours.iter().zip(floats(boxes)) {
-            assert!((a - b).abs() < 1e-2, "anchor {anchor}: {ours:?} vs {boxes}");
+            assert!(
+                (a - b).abs() < 1e-2,
+                "{engine:?}, anchor {anchor}: {ours:?} vs {boxes}"
+            );
         }
     }
 }
@@ -118,4 +139,27 @@ fn a_face_cut_by_the_border_is_found_and_clipped() {
         face.right() <= cut.width() as f32 && face.width > 10.0,
         "{face:?}"
     );
+}
+
+#[test]
+fn both_engines_find_the_same_face_on_a_shrunk_photo() {
+    // 512×512 → 256×256: the native engine shrinks by its own area filter.
+    let photo = mien_core::open_image(fixture("astronaut.jpg")).unwrap();
+    let native = detector().detect_faces(&photo).unwrap();
+    let burn = detector()
+        .with_engine(Engine::Burn)
+        .unwrap()
+        .detect_faces(&photo)
+        .unwrap();
+    assert_eq!((native.len(), burn.len()), (1, 1));
+    let (a, b) = (native[0].face, burn[0].face);
+    for (x, y) in [
+        (a.x, b.x),
+        (a.y, b.y),
+        (a.width, b.width),
+        (a.height, b.height),
+    ] {
+        assert!((x - y).abs() < 2.0, "{a:?} vs {b:?}");
+    }
+    assert!((a.confidence - b.confidence).abs() < 0.02, "{a:?} vs {b:?}");
 }

@@ -17,9 +17,11 @@
 //! }
 //! ```
 
+mod cpu;
 mod decode;
 mod net;
 
+pub use cpu::CpuBlazeFace;
 pub use decode::{
     FaceDetection, Letterbox, anchor_centres, candidates, clip_to_photo, weighted_nms,
 };
@@ -30,6 +32,7 @@ use burn::store::{ModuleSnapshot, SafetensorsStore};
 use image::imageops::FilterType;
 use image::{DynamicImage, GenericImageView};
 use mien_core::{Error, FaceBox, FaceDetector};
+use rayon::prelude::*;
 
 use crate::DetectError;
 
@@ -53,13 +56,25 @@ impl Default for BlazeFaceParams {
     }
 }
 
+/// Which implementation runs the network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// The burn module on the detector's device (any backend).
+    Burn,
+    /// [`CpuBlazeFace`]: fused channel-last kernels on the CPU, about 4× faster than
+    /// burn-flex; the default when the device is the CPU.
+    NativeCpu,
+}
+
 /// BlazeFace as a [`FaceDetector`], with key points through [`Self::detect_faces`].
 ///
 /// A photo of any size is scaled so its longer side is 256 pixels and centred on a black
 /// square (letterboxing), so faces smaller than about 1/25 of the longer side are missed.
+/// On the CPU device the network runs on [`CpuBlazeFace`]; on a GPU device, as a burn module.
 #[derive(Debug)]
 pub struct BlazeFaceDetector {
     net: BlazeFaceNet,
+    native: Option<CpuBlazeFace>,
     anchors: Vec<(f32, f32)>,
     params: BlazeFaceParams,
     device: Device,
@@ -94,8 +109,12 @@ impl BlazeFaceDetector {
                 result.missing, result.errors
             )));
         }
+        let native = is_cpu(device)
+            .then(|| CpuBlazeFace::from_net(&net))
+            .transpose()?;
         Ok(Self {
             net,
+            native,
             anchors: anchor_centres(),
             params: BlazeFaceParams::default(),
             device: device.clone(),
@@ -113,6 +132,30 @@ impl BlazeFaceDetector {
         self.params
     }
 
+    /// The same detector running the network on `engine`.
+    ///
+    /// # Errors
+    /// [`DetectError::Weights`] when the weights cannot be read back for [`Engine::NativeCpu`].
+    pub fn with_engine(mut self, engine: Engine) -> Result<Self, DetectError> {
+        self.native = match engine {
+            Engine::Burn => None,
+            Engine::NativeCpu => match self.native {
+                Some(native) => Some(native),
+                None => Some(CpuBlazeFace::from_net(&self.net)?),
+            },
+        };
+        Ok(self)
+    }
+
+    /// The implementation that runs the network.
+    pub fn engine(&self) -> Engine {
+        if self.native.is_some() {
+            Engine::NativeCpu
+        } else {
+            Engine::Burn
+        }
+    }
+
     /// The network's raw outputs for one photo: the letterbox it was placed in, 896 logits
     /// and 896 × 16 regressors.
     ///
@@ -122,6 +165,11 @@ impl BlazeFaceDetector {
         &self,
         image: &DynamicImage,
     ) -> Result<(Letterbox, Vec<f32>, Vec<f32>), Error> {
+        if let Some(native) = &self.native {
+            let (letterbox, input) = letterbox_nhwc(image);
+            let (logits, regressors) = native.forward(&input);
+            return Ok((letterbox, logits, regressors));
+        }
         let (letterbox, input) = letterbox_input(image);
         let patches = Tensor::<4>::from_data(
             TensorData::new(stem_patches(&input), [1, STEM_PATCH, STEM_SIZE, STEM_SIZE]),
@@ -173,19 +221,38 @@ impl FaceDetector for BlazeFaceDetector {
     }
 }
 
-/// The photo letterboxed into the network input: `[3, 256, 256]` values in `[-1, 1]`
-/// (channel-major), black (−1) padding. Any colour type and bit depth; huge photos are
+/// Whether `device` is the CPU (burn-flex), where [`Engine::NativeCpu`] is faster.
+fn is_cpu(device: &Device) -> bool {
+    #[cfg(feature = "flex")]
+    return *device == Device::flex();
+    #[cfg(not(feature = "flex"))]
+    {
+        let _ = device;
+        false
+    }
+}
+
+/// The photo scaled to fit the letterbox: any colour type and bit depth; huge photos are
 /// shrunk with an area filter, small ones enlarged bilinearly.
+fn scaled_rgb(image: &DynamicImage, letterbox: &Letterbox) -> image::RgbImage {
+    if (letterbox.width, letterbox.height) == image.dimensions() {
+        image.to_rgb8()
+    } else if letterbox.scale < 1.0 {
+        image
+            .thumbnail_exact(letterbox.width, letterbox.height)
+            .into_rgb8()
+    } else {
+        image
+            .resize_exact(letterbox.width, letterbox.height, FilterType::Triangle)
+            .into_rgb8()
+    }
+}
+
+/// The photo letterboxed into the network input: `[3, 256, 256]` values in `[-1, 1]`
+/// (channel-major), black (−1) padding.
 pub fn letterbox_input(image: &DynamicImage) -> (Letterbox, Vec<f32>) {
     let letterbox = Letterbox::new(image.width(), image.height());
-    let scaled = if (letterbox.width, letterbox.height) == image.dimensions() {
-        image.clone()
-    } else if letterbox.scale < 1.0 {
-        image.thumbnail_exact(letterbox.width, letterbox.height)
-    } else {
-        image.resize_exact(letterbox.width, letterbox.height, FilterType::Triangle)
-    }
-    .into_rgb8();
+    let scaled = scaled_rgb(image, &letterbox);
     let plane = INPUT_SIZE * INPUT_SIZE;
     let mut input = vec![-1.0f32; 3 * plane];
     for (x, y, pixel) in scaled.enumerate_pixels() {
@@ -195,6 +262,92 @@ pub fn letterbox_input(image: &DynamicImage) -> (Letterbox, Vec<f32>) {
         }
     }
     (letterbox, input)
+}
+
+/// [`letterbox_input`] channel-last: `[256, 256, 3]`, what [`CpuBlazeFace`] reads. A photo
+/// larger than the input is shrunk by area averaging straight into the input (about 10×
+/// faster than [`image`]'s `thumbnail_exact`, and on average within half a grey level of it).
+pub fn letterbox_nhwc(image: &DynamicImage) -> (Letterbox, Vec<f32>) {
+    let letterbox = Letterbox::new(image.width(), image.height());
+    let mut input = vec![-1.0f32; 3 * INPUT_SIZE * INPUT_SIZE];
+    let converted;
+    let rgb = match image.as_rgb8() {
+        Some(rgb) => rgb,
+        None => {
+            converted = image.to_rgb8();
+            &converted
+        }
+    };
+    let (pad_x, pad_y) = (letterbox.pad_x as usize, letterbox.pad_y as usize);
+    let (width, height) = (letterbox.width as usize, letterbox.height as usize);
+    let to_input = |v: f32| v / 127.5 - 1.0;
+    if letterbox.scale < 1.0 {
+        // Rows first: each source row shrunk to `width` columns, then rows averaged.
+        let columns = area_weights(rgb.width() as usize, width);
+        let rows = area_weights(rgb.height() as usize, height);
+        let mut narrow = vec![0.0f32; rgb.height() as usize * width * 3];
+        let source_row_len = 3 * rgb.width() as usize;
+        rgb.as_raw()
+            .par_chunks_exact(source_row_len)
+            .zip(narrow.par_chunks_exact_mut(width * 3))
+            .for_each(|(source, out)| {
+                for ((first, weights), out) in columns.iter().zip(out.chunks_exact_mut(3)) {
+                    for (j, &w) in weights.iter().enumerate() {
+                        let pixel = &source[3 * (first + j)..][..3];
+                        for (o, &v) in out.iter_mut().zip(pixel) {
+                            *o += w * f32::from(v);
+                        }
+                    }
+                }
+            });
+        input
+            .par_chunks_exact_mut(3 * INPUT_SIZE)
+            .skip(pad_y)
+            .zip(rows.par_iter())
+            .for_each(|(input_row, (first, weights))| {
+                let out = &mut input_row[3 * pad_x..3 * (pad_x + width)];
+                out.fill(0.0);
+                for (j, &w) in weights.iter().enumerate() {
+                    let source = &narrow[(first + j) * width * 3..][..width * 3];
+                    for (o, &v) in out.iter_mut().zip(source) {
+                        *o += w * v;
+                    }
+                }
+                for o in out.iter_mut() {
+                    *o = to_input(*o);
+                }
+            });
+    } else {
+        let scaled = scaled_rgb(image, &letterbox);
+        for (y, row) in scaled.as_raw().chunks_exact(3 * width).enumerate() {
+            let start = 3 * ((y + pad_y) * INPUT_SIZE + pad_x);
+            for (out, &v) in input[start..start + 3 * width].iter_mut().zip(row) {
+                *out = to_input(f32::from(v));
+            }
+        }
+    }
+    (letterbox, input)
+}
+
+/// Area-averaging weights for shrinking `source` samples to `target` (≤ `source`): for each
+/// target sample, its first source sample and the weights of the samples it covers, which
+/// sum to 1.
+fn area_weights(source: usize, target: usize) -> Vec<(usize, Vec<f32>)> {
+    let step = source as f64 / target as f64;
+    (0..target)
+        .map(|i| {
+            let (start, end) = (i as f64 * step, ((i + 1) as f64 * step).min(source as f64));
+            let first = start.floor() as usize;
+            let last = (end.ceil() as usize).clamp(first + 1, source);
+            let weights = (first..last)
+                .map(|j| {
+                    let overlap = end.min(j as f64 + 1.0) - start.max(j as f64);
+                    (overlap.max(0.0) / (end - start)) as f32
+                })
+                .collect();
+            (first, weights)
+        })
+        .collect()
 }
 
 /// The stem's input patches of a letterboxed input (`[3, 256, 256]` from
@@ -246,6 +399,68 @@ mod tests {
         let diff = |x: Tensor<2>, y: Tensor<2>| (x - y).abs().max().into_scalar::<f32>();
         assert!(diff(a.0, b.0) < 1e-4);
         assert!(diff(a.1.flatten(1, 2), b.1.flatten(1, 2)) < 1e-3);
+    }
+
+    #[test]
+    fn area_weights_cover_the_source_once() {
+        // 5 → 2: each output covers 2.5 samples.
+        let weights = area_weights(5, 2);
+        assert_eq!(weights[0], (0, vec![0.4, 0.4, 0.2]));
+        assert_eq!(weights[1], (2, vec![0.2, 0.4, 0.4]));
+        for (source, target) in [(640, 256), (480, 192), (7, 7), (1000, 1), (3, 2)] {
+            let weights = area_weights(source, target);
+            let mut coverage = vec![0.0f64; source];
+            for (first, w) in &weights {
+                let sum: f32 = w.iter().sum();
+                assert!((sum - 1.0).abs() < 1e-5, "{source} → {target}: {sum}");
+                for (j, &w) in w.iter().enumerate() {
+                    coverage[first + j] += f64::from(w) * source as f64 / target as f64;
+                }
+            }
+            assert!(
+                coverage.iter().all(|c| (c - 1.0).abs() < 1e-4),
+                "{coverage:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn both_letterboxes_hold_the_same_values() {
+        let mut rng = 17u32;
+        let mut next = || {
+            rng = rng.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (rng >> 24) as u8
+        };
+        // Smooth content (a gradient plus noise), as photos are; shrunk, unchanged, enlarged.
+        for (w, h) in [(640, 480), (300, 517), (256, 256), (100, 60)] {
+            let photo = image::RgbImage::from_fn(w, h, |x, y| {
+                let base = ((x + 2 * y) * 255 / (w + 2 * h)) as u8;
+                image::Rgb([base, base.saturating_add(next() % 8), 255 - base])
+            });
+            let photo = DynamicImage::ImageRgb8(photo);
+            let (a, planar) = letterbox_input(&photo);
+            let (b, nhwc) = letterbox_nhwc(&photo);
+            assert_eq!(
+                (a.width, a.height, a.pad_x, a.pad_y),
+                (b.width, b.height, b.pad_x, b.pad_y)
+            );
+            let plane = INPUT_SIZE * INPUT_SIZE;
+            let (mut worst, mut total) = (0.0f32, 0.0f32);
+            for (i, pixel) in nhwc.chunks_exact(3).enumerate() {
+                for (c, &v) in pixel.iter().enumerate() {
+                    let levels = (v - planar[c * plane + i]).abs() * 127.5;
+                    worst = worst.max(levels);
+                    total += levels;
+                }
+            }
+            let mean = total / nhwc.len() as f32;
+            // Both average areas, with slightly different kernels: on noisy content single
+            // values differ by a few levels, the mean by a fraction of one.
+            assert!(
+                worst <= 8.0 && mean <= 0.5,
+                "{w}×{h}: worst {worst}, mean {mean} levels"
+            );
+        }
     }
 
     #[test]

@@ -94,6 +94,54 @@ impl BlazeBlock {
     }
 }
 
+/// A convolution's weight (burn's `[out, in / groups, kh, kw]`, flattened) and bias.
+pub(super) type ConvWeights = (Vec<f32>, Vec<f32>);
+
+/// One block's weights as plain numbers.
+pub(super) struct BlockWeights {
+    pub channels_in: usize,
+    pub channels_out: usize,
+    pub stride: usize,
+    pub residual: bool,
+    /// `[channels_in, 1, 3, 3]` flattened.
+    pub depthwise: Vec<f32>,
+    pub pointwise: ConvWeights,
+}
+
+/// Every weight of the network as plain numbers, for [`super::cpu::CpuBlazeFace`].
+pub(super) struct NetWeights {
+    pub stem: ConvWeights,
+    pub blocks: Vec<BlockWeights>,
+    pub last_block: BlockWeights,
+    /// Scores, then boxes, of the 16×16 head.
+    pub head16: [ConvWeights; 2],
+    /// Scores, then boxes, of the 8×8 head.
+    pub head8: [ConvWeights; 2],
+}
+
+fn conv_weights(conv: &Conv2d) -> Result<ConvWeights, crate::DetectError> {
+    let error = |e: mien_core::Error| crate::DetectError::Weights(format!("BlazeFace: {e}"));
+    let bias = match &conv.bias {
+        Some(bias) => mien_core::read_f32(bias.val()).map_err(error)?,
+        None => Vec::new(),
+    };
+    Ok((mien_core::read_f32(conv.weight.val()).map_err(error)?, bias))
+}
+
+impl BlazeBlock {
+    fn weights(&self) -> Result<BlockWeights, crate::DetectError> {
+        let [channels_out, channels_in, _, _] = self.pointwise.weight.dims();
+        Ok(BlockWeights {
+            channels_in,
+            channels_out,
+            stride: self.depthwise.stride[0],
+            residual: self.residual,
+            depthwise: conv_weights(&self.depthwise)?.0,
+            pointwise: conv_weights(&self.pointwise)?,
+        })
+    }
+}
+
 /// The score and box convolutions over one feature map.
 #[derive(Module, Debug)]
 pub struct AnchorHead {
@@ -188,6 +236,27 @@ impl BlazeFaceNet {
             ConvOptions::new([1, 1], [0, 0], [1, 1], 1),
         );
         self.forward_features(stem)
+    }
+
+    /// Every weight, read back from the device.
+    pub(super) fn weights(&self) -> Result<NetWeights, crate::DetectError> {
+        Ok(NetWeights {
+            stem: conv_weights(&self.stem)?,
+            blocks: self
+                .blocks
+                .iter()
+                .map(BlazeBlock::weights)
+                .collect::<Result<_, _>>()?,
+            last_block: self.last_block.weights()?,
+            head16: [
+                conv_weights(&self.head16.scores)?,
+                conv_weights(&self.head16.boxes)?,
+            ],
+            head8: [
+                conv_weights(&self.head8.scores)?,
+                conv_weights(&self.head8.boxes)?,
+            ],
+        })
     }
 
     /// Everything after the stem convolution: `[N, 24, 128, 128]` (before its ReLU) → the
