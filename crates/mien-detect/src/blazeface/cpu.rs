@@ -369,7 +369,31 @@ impl BlockRow<'_> {
         let zero = simd.splat_f32s(0.0);
 
         let (scratch, _) = S::as_mut_simd_f32s(depthwise);
-        for (ox, out) in scratch.chunks_exact_mut(NI).enumerate() {
+        let out_width = scratch.len() / NI;
+        let interior = |o: usize| at(o, 0).is_some() && at(o, 2).is_some();
+        let mut ox = 0;
+        while ox < out_width {
+            if ox + 1 < out_width && interior(ox) && interior(ox + 1) {
+                // Two neighbours share each tap load.
+                let mut a = [zero; NI];
+                let mut b = [zero; NI];
+                for ky in 0..3 {
+                    let Some(iy) = at(y, ky) else { continue };
+                    for kx in 0..3 {
+                        let t = &taps[(ky * 3 + kx) * NI..][..NI];
+                        let p = pixel(iy, stride * ox + kx + stride - 2);
+                        let q = pixel(iy, stride * (ox + 1) + kx + stride - 2);
+                        for k in 0..NI {
+                            a[k] = simd.mul_add_e_f32s(p[k], t[k], a[k]);
+                            b[k] = simd.mul_add_e_f32s(q[k], t[k], b[k]);
+                        }
+                    }
+                }
+                scratch[ox * NI..][..NI].copy_from_slice(&a);
+                scratch[(ox + 1) * NI..][..NI].copy_from_slice(&b);
+                ox += 2;
+                continue;
+            }
             let mut acc = [zero; NI];
             for ky in 0..3 {
                 let Some(iy) = at(y, ky) else { continue };
@@ -381,14 +405,40 @@ impl BlockRow<'_> {
                     }
                 }
             }
-            out.copy_from_slice(&acc);
+            scratch[ox * NI..][..NI].copy_from_slice(&acc);
+            ox += 1;
         }
 
+        let ci = NI * S::F32_LANES;
         let (out_row, _) = S::as_mut_simd_f32s(row);
+        let width = out_row.len() / NO;
+        // Narrow outputs: two pixels per pass share each weight load.
+        let pairs = if NO <= 6 { width / 2 } else { 0 };
+        for (pair, (out, values)) in out_row
+            .chunks_exact_mut(2 * NO)
+            .zip(depthwise.chunks_exact(2 * ci))
+            .take(pairs)
+            .enumerate()
+        {
+            let (first, second) = values.split_at(ci);
+            let mut a: [S::f32s; NO] = std::array::from_fn(|k| bias[k]);
+            let mut b = a;
+            for ((&u, &v), w) in first.iter().zip(second).zip(pointwise.chunks_exact(NO)) {
+                let (u, v) = (simd.splat_f32s(u), simd.splat_f32s(v));
+                for k in 0..NO {
+                    a[k] = simd.mul_add_e_f32s(u, w[k], a[k]);
+                    b[k] = simd.mul_add_e_f32s(v, w[k], b[k]);
+                }
+            }
+            let (out_a, out_b) = out.split_at_mut(NO);
+            Self::finish::<S, NI, NO>(simd, block, pixels, side, y, 2 * pair, a, out_a);
+            Self::finish::<S, NI, NO>(simd, block, pixels, side, y, 2 * pair + 1, b, out_b);
+        }
         for (ox, (out, values)) in out_row
             .chunks_exact_mut(NO)
-            .zip(depthwise.chunks_exact(NI * S::F32_LANES))
+            .zip(depthwise.chunks_exact(ci))
             .enumerate()
+            .skip(2 * pairs)
         {
             let mut acc: [S::f32s; NO] = std::array::from_fn(|k| bias[k]);
             for (&v, w) in values.iter().zip(pointwise.chunks_exact(NO)) {
@@ -397,24 +447,43 @@ impl BlockRow<'_> {
                     acc[k] = simd.mul_add_e_f32s(v, w[k], acc[k]);
                 }
             }
-            if block.residual {
-                let shortcut: [S::f32s; NI] = if stride == 1 {
-                    std::array::from_fn(|k| pixel(y, ox)[k])
-                } else {
-                    let quad = [(0, 0), (0, 1), (1, 0), (1, 1)]
-                        .map(|(dy, dx)| pixel(2 * y + dy, 2 * ox + dx));
-                    std::array::from_fn(|k| {
-                        let top = simd.max_f32s(quad[0][k], quad[1][k]);
-                        simd.max_f32s(top, simd.max_f32s(quad[2][k], quad[3][k]))
-                    })
-                };
-                for k in 0..NI {
-                    acc[k] = simd.add_f32s(acc[k], shortcut[k]);
-                }
+            Self::finish::<S, NI, NO>(simd, block, pixels, side, y, ox, acc, out);
+        }
+    }
+
+    /// Adds the shortcut of output pixel `ox` to its pointwise result `acc`, applies the
+    /// ReLU and stores it in `out`.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn finish<S: Simd, const NI: usize, const NO: usize>(
+        simd: S,
+        block: &Block,
+        pixels: &[S::f32s],
+        side: usize,
+        y: usize,
+        ox: usize,
+        mut acc: [S::f32s; NO],
+        out: &mut [S::f32s],
+    ) {
+        let pixel = |iy: usize, ix: usize| &pixels[(iy * side + ix) * NI..][..NI];
+        if block.residual {
+            let shortcut: [S::f32s; NI] = if block.stride == 1 {
+                std::array::from_fn(|k| pixel(y, ox)[k])
+            } else {
+                let quad =
+                    [(0, 0), (0, 1), (1, 0), (1, 1)].map(|(dy, dx)| pixel(2 * y + dy, 2 * ox + dx));
+                std::array::from_fn(|k| {
+                    let top = simd.max_f32s(quad[0][k], quad[1][k]);
+                    simd.max_f32s(top, simd.max_f32s(quad[2][k], quad[3][k]))
+                })
+            };
+            for k in 0..NI {
+                acc[k] = simd.add_f32s(acc[k], shortcut[k]);
             }
-            for k in 0..NO {
-                out[k] = simd.max_f32s(acc[k], zero);
-            }
+        }
+        let zero = simd.splat_f32s(0.0);
+        for k in 0..NO {
+            out[k] = simd.max_f32s(acc[k], zero);
         }
     }
 }
