@@ -282,41 +282,41 @@ pub fn letterbox_nhwc(image: &DynamicImage) -> (Letterbox, Vec<f32>) {
     let (width, height) = (letterbox.width as usize, letterbox.height as usize);
     let to_input = |v: f32| v / 127.5 - 1.0;
     if letterbox.scale < 1.0 {
-        // Rows first: each source row shrunk to `width` columns, then rows averaged.
+        // Per output row: the source rows it covers averaged into one full-width row, then
+        // its columns averaged straight into the input.
         let columns = area_weights(rgb.width() as usize, width);
         let rows = area_weights(rgb.height() as usize, height);
-        let mut narrow = vec![0.0f32; rgb.height() as usize * width * 3];
         let source_row_len = 3 * rgb.width() as usize;
-        rgb.as_raw()
-            .par_chunks_exact(source_row_len)
-            .zip(narrow.par_chunks_exact_mut(width * 3))
-            .for_each(|(source, out)| {
-                for ((first, weights), out) in columns.iter().zip(out.chunks_exact_mut(3)) {
-                    for (j, &w) in weights.iter().enumerate() {
-                        let pixel = &source[3 * (first + j)..][..3];
-                        for (o, &v) in out.iter_mut().zip(pixel) {
-                            *o += w * f32::from(v);
-                        }
-                    }
-                }
-            });
+        let source = rgb.as_raw();
         input
             .par_chunks_exact_mut(3 * INPUT_SIZE)
             .skip(pad_y)
             .zip(rows.par_iter())
-            .for_each(|(input_row, (first, weights))| {
-                let out = &mut input_row[3 * pad_x..3 * (pad_x + width)];
-                out.fill(0.0);
-                for (j, &w) in weights.iter().enumerate() {
-                    let source = &narrow[(first + j) * width * 3..][..width * 3];
-                    for (o, &v) in out.iter_mut().zip(source) {
-                        *o += w * v;
+            .for_each_init(
+                || vec![0.0f32; source_row_len],
+                |tall, (input_row, (first, weights))| {
+                    tall.fill(0.0);
+                    for (j, &w) in weights.iter().enumerate() {
+                        let row = &source[(first + j) * source_row_len..][..source_row_len];
+                        for (t, &v) in tall.iter_mut().zip(row) {
+                            *t += w * f32::from(v);
+                        }
                     }
-                }
-                for o in out.iter_mut() {
-                    *o = to_input(*o);
-                }
-            });
+                    let out = &mut input_row[3 * pad_x..3 * (pad_x + width)];
+                    for ((first, weights), out) in columns.iter().zip(out.chunks_exact_mut(3)) {
+                        let mut sum = [0.0f32; 3];
+                        for (j, &w) in weights.iter().enumerate() {
+                            let pixel = &tall[3 * (first + j)..][..3];
+                            for (s, &v) in sum.iter_mut().zip(pixel) {
+                                *s += w * v;
+                            }
+                        }
+                        for (o, s) in out.iter_mut().zip(sum) {
+                            *o = to_input(s);
+                        }
+                    }
+                },
+            );
     } else {
         let scaled = scaled_rgb(image, &letterbox);
         for (y, row) in scaled.as_raw().chunks_exact(3 * width).enumerate() {
