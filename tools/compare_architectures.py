@@ -14,8 +14,10 @@
 3. The runs, concurrently. A run still going at `--deadline-minutes` is stopped; its
    `history.json` holds every finished epoch and `status.json` says it was cut short.
 
-Writes `plan.json` (calibration figures, the chosen epochs) and one run folder per
-architecture under `--out`; `compare runs/compare/*` turns them into the results table.
+Writes one run folder per architecture under `--out`, `plan.json` (calibration figures, the
+chosen epochs) beside them, and the calibration runs in `<out>-calibration`;
+`compare runs/compare/*/` turns the run folders into the results table. `--out` must be new:
+`train` refuses to start over a run folder that already has a checkpoint.
 Standard library only, so it runs wherever the `train` binary does.
 """
 
@@ -46,8 +48,8 @@ def launch(args, arch, out, epochs, limit=None):
                "--epochs", str(epochs), "--data", args.data, "--out", str(out)]
     if limit is not None:
         command += ["--limit", str(limit)]
-    log = open(out / "train.log", "w")
-    return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    with open(out / "train.log", "w") as log:
+        return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
 
 
 def wait_all(runs, deadline):
@@ -80,7 +82,7 @@ def calibrate(args):
     An architecture whose calibration fails is left out of the comparison (its log is
     printed); the whole run stops only when none trains.
     """
-    root = Path(args.out) / "calibration"
+    root = Path(str(Path(args.out)) + "-calibration")
     runs = {a: launch(args, a, root / a, 2, args.calibration_faces) for a in args.archs}
     codes = wait_all(runs, time.monotonic() + 60 * args.calibration_minutes)
     estimates = {}

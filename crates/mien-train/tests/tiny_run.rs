@@ -409,6 +409,18 @@ fn flags_override_the_configs_architecture_name_and_epochs() {
     assert_eq!(saved["batch_size"], 8);
     assert_eq!(saved["seed"], 3);
 
+    // A resumed run keeps its architecture.
+    let resumed = train_command(&config_path, &out, true)
+        .args(["--arch", "mini_xception"])
+        .output()
+        .unwrap();
+    assert!(!resumed.status.success());
+    let message = String::from_utf8_lossy(&resumed.stderr);
+    assert!(
+        message.contains("--arch") && message.contains("baseline_cnn"),
+        "{message}"
+    );
+
     // `compare` reads the run; without its weights it rebuilds the network from
     // config.json, with the same parameter count.
     let compare = || {

@@ -1,7 +1,7 @@
 //! BlazeFace's forward pass written for the CPU: channel-last (NHWC) feature maps, each
 //! block's depthwise, pointwise, shortcut and ReLU fused per output row, rows spread over
 //! threads with rayon, and every row compiled for the best vector instructions the processor
-//! has (AVX2 + FMA, else baseline x86-64), chosen at run time through `pulp`.
+//! has (AVX2 + FMA or baseline x86-64; NEON on Arm), chosen at run time through `pulp`.
 //!
 //! burn-flex runs the same network as ~90 separate small operations (17.7 ms on a 640×480
 //! photo on 2 cores); fusing them here keeps each row's data in cache. The result equals
@@ -44,7 +44,7 @@ struct Pointwise {
 }
 
 /// BlazeFace's weights in channel-last layouts, and the CPU forward pass over them.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct CpuBlazeFace {
     /// `[75][24]`: patch value `c·25 + ky·5 + kx`, then output channel.
     stem: Vec<f32>,
@@ -53,6 +53,14 @@ pub struct CpuBlazeFace {
     last_block: Block,
     heads16: [Pointwise; 2],
     heads8: [Pointwise; 2],
+}
+
+impl std::fmt::Debug for CpuBlazeFace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CpuBlazeFace")
+            .field("blocks", &(self.blocks.len() + 1))
+            .finish_non_exhaustive()
+    }
 }
 
 /// The 896 anchor logits and 896 × 16 regressors of one image.
@@ -100,10 +108,22 @@ impl CpuBlazeFace {
     /// `input`: the letterboxed photo, `[256][256][3]` values in `[-1, 1]`
     /// ([`super::letterbox_nhwc`]) → 896 logits and 896 × 16 regressors, in the order of
     /// [`BlazeFaceNet::forward`].
+    ///
+    /// # Panics
+    /// When `input` does not hold 256 × 256 × 3 values.
     pub fn forward(&self, input: &[f32]) -> RawOutputs {
-        debug_assert_eq!(input.len(), INPUT_SIZE * INPUT_SIZE * 3);
+        self.forward_on(input, Arch::new())
+    }
+
+    /// [`Self::forward`] with the vector instructions of `arch`.
+    fn forward_on(&self, input: &[f32], arch: Arch) -> RawOutputs {
+        assert_eq!(
+            input.len(),
+            INPUT_SIZE * INPUT_SIZE * 3,
+            "BlazeFace input must be 256 × 256 × 3 values"
+        );
         // Two buffers the size of the largest map, each block reading one and writing the other.
-        let mut x = self.stem_forward(input);
+        let mut x = self.stem_forward(input, arch);
         let mut y = vec![0.0; x.len()];
         let mut side = STEM_SIZE;
         for block in &self.blocks {
@@ -113,6 +133,7 @@ impl CpuBlazeFace {
                 &x[..side * side * block.channels_in],
                 side,
                 &mut y[..out_len],
+                arch,
             );
             std::mem::swap(&mut x, &mut y);
             side /= block.stride;
@@ -120,21 +141,20 @@ impl CpuBlazeFace {
         let x = &x[..side * side * 96];
         // x: 16×16×96; the last block halves it for the coarse head.
         let coarse = &mut y[..side * side / 4 * 96];
-        block_forward(&self.last_block, x, side, coarse);
+        block_forward(&self.last_block, x, side, coarse, arch);
         let coarse = &*coarse;
         let mut logits = Vec::with_capacity(ANCHORS);
         let mut regressors = Vec::with_capacity(ANCHORS * BOX_VALUES);
         for (map, [scores, boxes]) in [(x, &self.heads16), (coarse, &self.heads8)] {
-            logits.extend(pointwise_map(scores, map));
-            regressors.extend(pointwise_map(boxes, map));
+            logits.extend(pointwise_map(scores, map, arch));
+            regressors.extend(pointwise_map(boxes, map, arch));
         }
         (logits, regressors)
     }
 
     /// The 5×5 stride-2 stem with its ReLU: 256×256×3 → 128×128×24.
-    fn stem_forward(&self, input: &[f32]) -> Vec<f32> {
+    fn stem_forward(&self, input: &[f32], arch: Arch) -> Vec<f32> {
         let mut out = vec![0.0; STEM_SIZE * STEM_SIZE * STEM_CHANNELS];
-        let arch = Arch::new();
         out.par_chunks_mut(STEM_SIZE * STEM_CHANNELS)
             .enumerate()
             .for_each(|(oy, row)| {
@@ -286,9 +306,8 @@ impl StemRow<'_> {
 
 /// A block over a `side × side × channels_in` map, into `out`
 /// (`side / stride` squared × `channels_out`).
-fn block_forward(block: &Block, input: &[f32], side: usize, out: &mut [f32]) {
+fn block_forward(block: &Block, input: &[f32], side: usize, out: &mut [f32], arch: Arch) {
     let out_side = side / block.stride;
-    let arch = Arch::new();
     out.par_chunks_mut(out_side * block.channels_out)
         .enumerate()
         .for_each_init(
@@ -554,7 +573,7 @@ impl BlockRow<'_> {
 }
 
 /// A head's 1×1 convolution over a 96-channel map, in map order (row, column, channel).
-fn pointwise_map(head: &Pointwise, map: &[f32]) -> Vec<f32> {
+fn pointwise_map(head: &Pointwise, map: &[f32], arch: Arch) -> Vec<f32> {
     struct Head<'a> {
         head: &'a Pointwise,
         map: &'a [f32],
@@ -578,5 +597,38 @@ fn pointwise_map(head: &Pointwise, map: &[f32]) -> Vec<f32> {
             out
         }
     }
-    Arch::new().dispatch(Head { head, map })
+    arch.dispatch(Head { head, map })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The scalar fallback (a processor without AVX2, or lane counts that do not divide the
+    /// channels) runs the generic kernels; they must agree with the vector ones.
+    #[test]
+    fn scalar_fallback_equals_the_vector_kernels() {
+        let net = CpuBlazeFace::from_net(&BlazeFaceNet::new(&mien_core::device::cpu())).unwrap();
+        let photo = image::RgbImage::from_fn(300, 200, |x, y| {
+            image::Rgb([(x % 251) as u8, (y * 3 % 256) as u8, ((x * y) % 253) as u8])
+        });
+        let input = super::super::letterbox_nhwc(&image::DynamicImage::ImageRgb8(photo)).1;
+        let (vector_logits, vector_boxes) = net.forward(&input);
+        let (scalar_logits, scalar_boxes) = net.forward_on(&input, Arch::Scalar);
+        let worst = |a: &[f32], b: &[f32]| {
+            a.iter()
+                .zip(b)
+                .map(|(x, y)| (x - y).abs() / (1.0 + y.abs()))
+                .fold(0.0f32, f32::max)
+        };
+        assert!(worst(&vector_logits, &scalar_logits) < 1e-4);
+        assert!(worst(&vector_boxes, &scalar_boxes) < 1e-4);
+    }
+
+    #[test]
+    #[should_panic(expected = "256 × 256 × 3")]
+    fn a_wrong_input_size_is_refused() {
+        let net = CpuBlazeFace::from_net(&BlazeFaceNet::new(&mien_core::device::cpu())).unwrap();
+        net.forward(&[0.0; 12]);
+    }
 }

@@ -21,7 +21,7 @@ mod cpu;
 mod decode;
 mod net;
 
-pub use cpu::CpuBlazeFace;
+pub use cpu::{CpuBlazeFace, RawOutputs};
 pub use decode::{
     FaceDetection, Letterbox, anchor_centres, candidates, clip_to_photo, weighted_nms,
 };
@@ -70,7 +70,8 @@ pub enum Engine {
 ///
 /// A photo of any size is scaled so its longer side is 256 pixels and centred on a black
 /// square (letterboxing), so faces smaller than about 1/25 of the longer side are missed.
-/// On the CPU device the network runs on [`CpuBlazeFace`]; on a GPU device, as a burn module.
+/// On the burn-flex CPU device the network runs on [`CpuBlazeFace`]; on any other device
+/// (a GPU, ndarray), as a burn module.
 #[derive(Debug)]
 pub struct BlazeFaceDetector {
     net: BlazeFaceNet,
@@ -249,7 +250,8 @@ fn scaled_rgb(image: &DynamicImage, letterbox: &Letterbox) -> image::RgbImage {
 }
 
 /// The photo letterboxed into the network input: `[3, 256, 256]` values in `[-1, 1]`
-/// (channel-major), black (−1) padding.
+/// (channel-major), black (−1) padding. Any colour type and bit depth; huge photos are
+/// shrunk with an area filter, small ones enlarged bilinearly.
 pub fn letterbox_input(image: &DynamicImage) -> (Letterbox, Vec<f32>) {
     let letterbox = Letterbox::new(image.width(), image.height());
     let scaled = scaled_rgb(image, &letterbox);
@@ -270,6 +272,9 @@ pub fn letterbox_input(image: &DynamicImage) -> (Letterbox, Vec<f32>) {
 pub fn letterbox_nhwc(image: &DynamicImage) -> (Letterbox, Vec<f32>) {
     let letterbox = Letterbox::new(image.width(), image.height());
     let mut input = vec![-1.0f32; 3 * INPUT_SIZE * INPUT_SIZE];
+    if image.width() == 0 || image.height() == 0 {
+        return (letterbox, input);
+    }
     let converted;
     let rgb = match image.as_rgb8() {
         Some(rgb) => rgb,
@@ -432,7 +437,7 @@ mod tests {
             (rng >> 24) as u8
         };
         // Smooth content (a gradient plus noise), as photos are; shrunk, unchanged, enlarged.
-        for (w, h) in [(640, 480), (300, 517), (256, 256), (100, 60)] {
+        for (w, h) in [(640, 480), (300, 517), (1000, 999), (256, 256), (100, 60)] {
             let photo = image::RgbImage::from_fn(w, h, |x, y| {
                 let base = ((x + 2 * y) * 255 / (w + 2 * h)) as u8;
                 image::Rgb([base, base.saturating_add(next() % 8), 255 - base])
@@ -453,13 +458,22 @@ mod tests {
                     total += levels;
                 }
             }
-            let mean = total / nhwc.len() as f32;
+            // The padding agrees exactly; average over the photo's own values.
+            let mean = total / (3 * a.width * a.height) as f32;
             // Both average areas, with slightly different kernels: on noisy content single
             // values differ by a few levels, the mean by a fraction of one.
             assert!(
                 worst <= 8.0 && mean <= 0.5,
                 "{w}×{h}: worst {worst}, mean {mean} levels"
             );
+        }
+    }
+
+    #[test]
+    fn empty_images_letterbox_to_padding() {
+        for (w, h) in [(0, 0), (0, 900), (700, 0)] {
+            let (_, input) = letterbox_nhwc(&DynamicImage::new_rgb8(w, h));
+            assert!(input.iter().all(|&v| v == -1.0), "{w}×{h}");
         }
     }
 

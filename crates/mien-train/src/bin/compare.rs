@@ -8,7 +8,7 @@
 //!             vit_tiny resnet18 mini_xception; do
 //!   train --config configs/compare.json --arch $arch --name $arch --out runs/compare/$arch
 //! done
-//! compare runs/compare/* --table docs/results_table.md --plot docs/results_curves.png
+//! compare runs/compare/*/ --table docs/results_table.md --plot docs/results_curves.png
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -68,6 +68,11 @@ fn best_or_initialised(
     if best.is_file() {
         return Ok(weights::load(best, device)?);
     }
+    eprintln!(
+        "{}: no {}; parameters and latency from a freshly initialised copy",
+        run.display(),
+        files::BEST
+    );
     let config = ExperimentConfig::from_file(run.join(files::CONFIG))?;
     let spec = config.model_spec();
     let model = spec.init(device)?;
@@ -144,10 +149,21 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let mut histories = Vec::new();
     let mut rows = Vec::new();
     for run in &args.runs {
+        if !run.join(files::HISTORY).is_file() {
+            eprintln!(
+                "skipping {}: no {} (not a run folder, or no epoch finished)",
+                run.display(),
+                files::HISTORY
+            );
+            continue;
+        }
         let history = read_history(run)?;
         let row = row(run, &history, args.latency_runs)?;
         histories.push((row.name.clone(), history));
         rows.push(row);
+    }
+    if rows.is_empty() {
+        return Err("none of the folders holds a run with a finished epoch".into());
     }
     rows.sort_by(|a, b| b.accuracy.total_cmp(&a.accuracy));
     let text = table(&rows);

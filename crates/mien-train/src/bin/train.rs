@@ -48,8 +48,8 @@ struct Args {
     /// Continue the run in --out from its last completed epoch.
     #[arg(long)]
     resume: bool,
-    /// Architecture, with its default settings; replaces a config's backbone
-    /// [default: baseline_cnn].
+    /// Architecture; one other than the config's replaces its backbone with this
+    /// architecture's default settings [default: baseline_cnn].
     #[arg(long)]
     arch: Option<String>,
     /// Training target when no config is given.
@@ -85,6 +85,18 @@ fn parse_arch(name: &str) -> Result<Architecture, TrainError> {
     })
 }
 
+/// The architecture of the run `--resume` continues, from its saved config.
+fn resumed_architecture(args: &Args) -> Result<Option<Architecture>, TrainError> {
+    let saved = args
+        .out
+        .as_ref()
+        .map(|out| out.join(mien_train::trainer::files::CONFIG))
+        .filter(|path| args.resume && path.is_file());
+    saved
+        .map(|path| ExperimentConfig::from_file(path).map(|c| c.model.backbone.architecture()))
+        .transpose()
+}
+
 fn config_from(args: &Args) -> Result<ExperimentConfig, TrainError> {
     let saved = args
         .out
@@ -107,8 +119,21 @@ fn config_from(args: &Args) -> Result<ExperimentConfig, TrainError> {
             config
         }
     };
-    if let Some(arch) = &args.arch {
-        config.model.backbone = parse_arch(arch)?.default_config();
+    if let Some(name) = &args.arch {
+        let arch = parse_arch(name)?;
+        if let Some(resumed) = resumed_architecture(args)?
+            && resumed != arch
+        {
+            return Err(TrainError::Config {
+                location: "--arch".into(),
+                problem: format!(
+                    "the run being resumed trains {resumed}; drop --arch or start a new --out"
+                ),
+            });
+        }
+        if arch != config.model.backbone.architecture() {
+            config.model.backbone = arch.default_config();
+        }
     }
     if let Some(name) = &args.name {
         config.name.clone_from(name);
