@@ -34,6 +34,17 @@ struct Block {
     bias: Vec<f32>,
 }
 
+impl Block {
+    /// The input row or column that tap `k` (0..3) of output row or column `o` reads, on a
+    /// `side`-long axis; `None` in the padding (stride 1 pads both ends, stride 2 only the
+    /// far end, as TensorFlow's "same").
+    fn tap_input(&self, o: usize, k: usize, side: usize) -> Option<usize> {
+        (self.stride * o + k)
+            .checked_sub(2 - self.stride)
+            .filter(|&i| i < side)
+    }
+}
+
 /// A 1×1 convolution without activation (the anchor heads).
 #[derive(Debug, Clone)]
 struct Pointwise {
@@ -380,11 +391,7 @@ impl BlockRow<'_> {
         let (pointwise, _) = S::as_simd_f32s(&block.pointwise);
         let (bias, _) = S::as_simd_f32s(&block.bias);
         let pixel = |iy: usize, ix: usize| &pixels[(iy * side + ix) * NI..][..NI];
-        let at = |o: usize, k: usize| {
-            (stride * o + k)
-                .checked_sub(2 - stride)
-                .filter(|&i| i < side)
-        };
+        let at = |o: usize, k: usize| block.tap_input(o, k, side);
         let zero = simd.splat_f32s(0.0);
 
         let (scratch, _) = S::as_mut_simd_f32s(depthwise);
@@ -396,12 +403,14 @@ impl BlockRow<'_> {
                 // Two neighbours share each tap load.
                 let mut a = [zero; NI];
                 let mut b = [zero; NI];
+                // Both are interior: tap kx of pixel ox reads column `left + kx`.
+                let left = stride * ox + stride - 2;
                 for ky in 0..3 {
                     let Some(iy) = at(y, ky) else { continue };
                     for kx in 0..3 {
                         let t = &taps[(ky * 3 + kx) * NI..][..NI];
-                        let p = pixel(iy, stride * ox + kx + stride - 2);
-                        let q = pixel(iy, stride * (ox + 1) + kx + stride - 2);
+                        let p = pixel(iy, left + kx);
+                        let q = pixel(iy, left + stride + kx);
                         for k in 0..NI {
                             a[k] = simd.mul_add_e_f32s(p[k], t[k], a[k]);
                             b[k] = simd.mul_add_e_f32s(q[k], t[k], b[k]);
@@ -521,12 +530,7 @@ impl BlockRow<'_> {
         } = self;
         let (ci, co, stride) = (block.channels_in, block.channels_out, block.stride);
         let pixel = |iy: usize, ix: usize| &input[(iy * side + ix) * ci..][..ci];
-        // Input coordinate of tap k for output coordinate o.
-        let at = |o: usize, k: usize| {
-            (stride * o + k)
-                .checked_sub(2 - stride)
-                .filter(|&i| i < side)
-        };
+        let at = |o: usize, k: usize| block.tap_input(o, k, side);
 
         for (ox, acc) in depthwise.chunks_exact_mut(ci).enumerate() {
             acc.fill(0.0);
