@@ -275,18 +275,18 @@ pub fn letterbox_nhwc(image: &DynamicImage) -> (Letterbox, Vec<f32>) {
     if image.width() == 0 || image.height() == 0 {
         return (letterbox, input);
     }
-    let converted;
-    let rgb = match image.as_rgb8() {
-        Some(rgb) => rgb,
-        None => {
-            converted = image.to_rgb8();
-            &converted
-        }
-    };
     let (pad_x, pad_y) = (letterbox.pad_x as usize, letterbox.pad_y as usize);
     let (width, height) = (letterbox.width as usize, letterbox.height as usize);
     let to_input = |v: f32| v / 127.5 - 1.0;
     if letterbox.scale < 1.0 {
+        let converted;
+        let rgb = match image.as_rgb8() {
+            Some(rgb) => rgb,
+            None => {
+                converted = image.to_rgb8();
+                &converted
+            }
+        };
         // Per output row: the source rows it covers averaged into one full-width row, then
         // its columns averaged straight into the input.
         let columns = area_weights(rgb.width() as usize, width);
