@@ -1,23 +1,37 @@
 #!/usr/bin/env python3
-"""Trains every architecture with one recipe and one epoch budget, all runs at once.
+"""Trains every architecture with one recipe and one compute budget.
 
-    tools/compare_architectures.py --train target/release/train --config configs/compare.json \
-        --data $MIEN_DATA/fer2013 --out runs/compare --budget-minutes 6
+Two ways to set the budget:
 
-1. Calibration: each architecture trains two short epochs (`--calibration-faces` of each
-   split), all concurrently, so the timings include the sharing of the machine. The second
-   epoch's seconds per trained and per validated face (the first pays for start-up, kernel
-   compilation and autotuning) give each architecture's estimated seconds per full epoch.
-2. The epoch budget: the largest number of epochs that the slowest architecture finishes in
-   `--budget-minutes` (clamped to `--min-epochs`..`--max-epochs`). Every architecture trains
-   that many epochs, so all get the same recipe, schedule and number of gradient steps.
-3. The runs, concurrently. A run still going at `--deadline-minutes` is stopped; its
-   `history.json` holds every finished epoch and `status.json` says it was cut short.
+- Equal epochs (`--budget-minutes`, for a GPU where every run shares one device):
 
-Writes one run folder per architecture under `--out`, `plan.json` (calibration figures, the
-chosen epochs) beside them, and the calibration runs in `<out>-calibration`;
-`compare runs/compare/*/` turns the run folders into the results table. `--out` must be new:
-`train` refuses to start over a run folder that already has a checkpoint.
+      tools/compare_architectures.py --train target/release/train --config configs/compare.json \
+          --data $MIEN_DATA/fer2013 --out runs/compare --budget-minutes 6
+
+  1. Calibration: each architecture trains two short epochs (`--calibration-faces` of each
+     split), all concurrently, so the timings include the sharing of the machine. The second
+     epoch's seconds per trained and per validated face (the first pays for start-up, kernel
+     compilation and autotuning) give each architecture's estimated seconds per full epoch.
+  2. The epoch budget: the largest number of epochs that the slowest architecture finishes in
+     `--budget-minutes` (clamped to `--min-epochs`..`--max-epochs`). Every architecture trains
+     that many epochs, so all get the same recipe, schedule and number of gradient steps.
+
+- Equal training time (`--throughput FILE --budget-minutes T --epochs E`, for the CPU, where
+  a full epoch of the slow architectures takes hours): FILE maps each architecture to its
+  training throughput in faces/s as `cargo bench -p mien-benches --bench models` measured it
+  on this machine. Each architecture trains the faces it gets through in T minutes at that
+  rate, in E epochs of `epoch_faces` faces each (so the cosine schedule spans its own budget
+  and its learning curve has E points). The budget is counted in faces, not wall time, so the
+  runs give the same result however busy the machine is; validation is not counted.
+
+Then the runs, `--jobs` at a time (default: all at once), slowest first. A run still going at
+`--deadline-minutes` is stopped; its `history.json` holds every finished epoch and
+`status.json` says it was cut short.
+
+Writes one run folder per architecture under `--out`, `plan.json` (the budget, calibration
+figures, epochs and faces per epoch) beside them, and any calibration runs in
+`<out>-calibration`; `compare runs/compare/*/` turns the run folders into the results table.
+`--out` must be new: `train` refuses to start over a run folder that already has a checkpoint.
 Standard library only, so it runs wherever the `train` binary does.
 """
 
@@ -41,33 +55,41 @@ ARCHITECTURES = [
 ]
 
 
-def launch(args, arch, out, epochs, limit=None):
+def launch(args, arch, out, epochs, limit=None, epoch_faces=None):
     """Starts one `train` run; its output goes to `out/train.log`."""
     out.mkdir(parents=True, exist_ok=True)
     command = [args.train, "--config", args.config, "--arch", arch, "--name", arch,
                "--epochs", str(epochs), "--data", args.data, "--out", str(out)]
     if limit is not None:
         command += ["--limit", str(limit)]
+    if epoch_faces is not None:
+        command += ["--epoch-faces", str(epoch_faces)]
     with open(out / "train.log", "w") as log:
         return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
 
 
-def wait_all(runs, deadline):
-    """Waits for every run until `deadline` (time.monotonic), then stops the rest.
+def run_all(starts, jobs, deadline):
+    """Runs the `starts` ({arch: function that launches its run}) `jobs` at a time, in order,
+    until `deadline` (time.monotonic); then stops the rest.
 
-    Returns {arch: exit code, or None when stopped at the deadline}.
+    Returns {arch: exit code, or None when stopped or never started by the deadline}.
     """
-    codes = {}
-    while len(codes) < len(runs):
-        for arch, process in runs.items():
-            if arch not in codes and process.poll() is not None:
+    pending, running, codes = list(starts), {}, {}
+    while pending or running:
+        while pending and len(running) < jobs and time.monotonic() < deadline:
+            arch = pending.pop(0)
+            running[arch] = starts[arch]()
+        for arch, process in list(running.items()):
+            if process.poll() is not None:
                 codes[arch] = process.returncode
+                del running[arch]
         if time.monotonic() > deadline:
-            for arch, process in runs.items():
-                if arch not in codes:
-                    process.terminate()
-                    process.wait()
-                    codes[arch] = None
+            for arch, process in running.items():
+                process.terminate()
+                process.wait()
+                codes[arch] = None
+            codes.update({arch: None for arch in pending})
+            break
         time.sleep(1)
     return codes
 
@@ -83,8 +105,9 @@ def calibrate(args):
     printed); the whole run stops only when none trains.
     """
     root = Path(str(Path(args.out)) + "-calibration")
-    runs = {a: launch(args, a, root / a, 2, args.calibration_faces) for a in args.archs}
-    codes = wait_all(runs, time.monotonic() + 60 * args.calibration_minutes)
+    starts = {a: (lambda a=a: launch(args, a, root / a, 2, args.calibration_faces))
+              for a in args.archs}
+    codes = run_all(starts, len(starts), time.monotonic() + 60 * args.calibration_minutes)
     estimates = {}
     for arch, code in codes.items():
         if code != 0:
@@ -106,6 +129,39 @@ def calibrate(args):
     return estimates
 
 
+def equal_epochs(args):
+    """The plan of the equal-epoch budget: calibration, then one epoch count for all."""
+    started = time.monotonic()
+    estimates = calibrate(args)
+    calibration_seconds = time.monotonic() - started
+    slowest = max(e["epoch_seconds"] for e in estimates.values())
+    epochs = int(60 * args.budget_minutes // slowest)
+    epochs = max(args.min_epochs, min(args.max_epochs, epochs))
+    print(f"calibrated in {calibration_seconds:.0f} s; slowest epoch ≈ {slowest:.1f} s; "
+          f"training {epochs} epochs", flush=True)
+    runs = {a: {"epochs": epochs, "epoch_faces": None,
+                "seconds": estimates[a]["epoch_seconds"] * epochs} for a in estimates}
+    return {"budget": "equal epochs", "calibration_seconds": calibration_seconds,
+            "calibration": estimates, "runs": runs}
+
+
+def equal_time(args):
+    """The plan of the equal-time budget: each architecture's faces from its throughput."""
+    throughput = json.loads(Path(args.throughput).read_text())
+    missing = [a for a in args.archs if a not in throughput]
+    if missing:
+        sys.exit(f"{args.throughput} has no throughput for {', '.join(missing)}")
+    runs = {}
+    for arch in args.archs:
+        faces = 60 * args.budget_minutes * throughput[arch]
+        batches = max(1, round(faces / args.epochs / args.batch_size))
+        runs[arch] = {"epochs": args.epochs, "epoch_faces": batches * args.batch_size,
+                      "faces_per_second": throughput[arch], "seconds": faces / throughput[arch]}
+        print(f"{arch}: {args.epochs} epochs of {batches * args.batch_size} faces "
+              f"({throughput[arch]} faces/s)", flush=True)
+    return {"budget": "equal training time", "throughput_file": args.throughput, "runs": runs}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--train", required=True, help="the train binary")
@@ -114,9 +170,18 @@ def main():
     parser.add_argument("--out", required=True, help="folder for the runs and plan.json")
     parser.add_argument("--archs", default=",".join(ARCHITECTURES))
     parser.add_argument("--budget-minutes", type=float, required=True,
-                        help="wall time the slowest architecture may train")
+                        help="equal epochs: wall time the slowest architecture may train; "
+                             "equal time: training minutes of each architecture")
+    parser.add_argument("--throughput",
+                        help="JSON {architecture: training faces/s}: budget in equal time")
+    parser.add_argument("--epochs", type=int, default=5,
+                        help="equal time: epochs (learning-curve points) of each run")
+    parser.add_argument("--batch-size", type=int, default=64,
+                        help="equal time: the recipe's batch size (epochs are whole batches)")
+    parser.add_argument("--jobs", type=int, help="runs at a time [default: all]")
     parser.add_argument("--deadline-minutes", type=float,
-                        help="stop runs still going after this long [default: 1.3 x budget]")
+                        help="stop runs still going after this long [default: 1.3 x budget "
+                             "for equal epochs, none for equal time]")
     parser.add_argument("--min-epochs", type=int, default=2)
     parser.add_argument("--max-epochs", type=int, default=30)
     parser.add_argument("--calibration-faces", type=int, default=1600,
@@ -129,30 +194,29 @@ def main():
                         help="faces validated per epoch (PublicTest less duplicates)")
     args = parser.parse_args()
     args.archs = args.archs.split(",")
-    args.deadline_minutes = args.deadline_minutes or 1.3 * args.budget_minutes
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 
-    started = time.monotonic()
-    estimates = calibrate(args)
-    calibration_seconds = time.monotonic() - started
-    slowest = max(e["epoch_seconds"] for e in estimates.values())
-    epochs = int(60 * args.budget_minutes // slowest)
-    epochs = max(args.min_epochs, min(args.max_epochs, epochs))
-    plan = {"epochs": epochs, "budget_minutes": args.budget_minutes,
-            "calibration_seconds": calibration_seconds, "calibration": estimates,
-            "config": args.config, "device": os.environ.get("MIEN_DEVICE", "cpu")}
+    plan = equal_time(args) if args.throughput else equal_epochs(args)
+    deadline = args.deadline_minutes or (None if args.throughput else 1.3 * args.budget_minutes)
+    plan.update({"budget_minutes": args.budget_minutes, "config": args.config,
+                 "device": os.environ.get("MIEN_DEVICE", "cpu"), "jobs": args.jobs})
     (out / "plan.json").write_text(json.dumps(plan, indent=2))
-    print(f"calibrated in {calibration_seconds:.0f} s; slowest epoch ≈ {slowest:.1f} s; "
-          f"training {epochs} epochs", flush=True)
 
+    runs = plan["runs"]
+    slowest_first = sorted(runs, key=lambda a: -runs[a]["seconds"])
+    starts = {a: (lambda a=a: launch(args, a, out / a, runs[a]["epochs"],
+                                     epoch_faces=runs[a]["epoch_faces"]))
+              for a in slowest_first}
     started = time.monotonic()
-    runs = {a: launch(args, a, out / a, epochs) for a in estimates}
-    codes = wait_all(runs, started + 60 * args.deadline_minutes)
+    end = started + 60 * deadline if deadline else float("inf")
+    codes = run_all(starts, args.jobs or len(starts), end)
     for arch, code in codes.items():
         done = len(history(out / arch)) if (out / arch / "history.json").is_file() else 0
+        epochs = runs[arch]["epochs"]
         status = {"exit_code": code, "stopped_at_deadline": code is None,
                   "epochs_done": done, "epochs_planned": epochs}
+        (out / arch / "status.json").parent.mkdir(parents=True, exist_ok=True)
         (out / arch / "status.json").write_text(json.dumps(status, indent=2))
         print(f"{arch}: {done}/{epochs} epochs, exit {code}", flush=True)
     print(f"trained in {time.monotonic() - started:.0f} s")

@@ -161,6 +161,18 @@ pub fn cpu() -> Device {
     device_for(DeviceChoice::Cpu).expect("mien-core was built without its `flex` feature")
 }
 
+/// Whether `device` is the CPU (burn-flex), where mien's native CPU passes
+/// ([`crate::native`]) beat burn's per-operation kernels.
+pub fn is_cpu(device: &Device) -> bool {
+    #[cfg(feature = "flex")]
+    return *device == Device::flex();
+    #[cfg(not(feature = "flex"))]
+    {
+        let _ = device;
+        false
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

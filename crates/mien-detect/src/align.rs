@@ -86,7 +86,8 @@ pub fn align_face_rgb(
             }
         }
         let n = (sx * sy) as f32;
-        Rgb(acc.map(|v| (v / n).round().clamp(0.0, 255.0) as u8))
+        // Rounds half up: the mean is ≥ 0, where `+ 0.5` and truncation round.
+        Rgb(acc.map(|v| (v / n + 0.5).min(255.0) as u8))
     })
 }
 
@@ -96,7 +97,8 @@ fn bilinear(image: &RgbImage, x: f32, y: f32) -> [f32; 3] {
     let (w, h) = image.dimensions();
     let clamp = |v: f32, n: u32| v.clamp(0.0, (n - 1) as f32);
     let (fx, fy) = (clamp(x - 0.5, w), clamp(y - 0.5, h));
-    let (x0, y0) = (fx.floor() as u32, fy.floor() as u32);
+    // Both are ≥ 0 after the clamp, where truncation is floor (and needs no libm call).
+    let (x0, y0) = (fx as u32, fy as u32);
     let (x1, y1) = ((x0 + 1).min(w - 1), (y0 + 1).min(h - 1));
     let (tx, ty) = (fx - x0 as f32, fy - y0 as f32);
     let px = |x: u32, y: u32| image.get_pixel(x, y).0.map(f32::from);

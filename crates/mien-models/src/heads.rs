@@ -34,7 +34,7 @@ pub struct Classifier<B: Backbone> {
     /// The feature extractor.
     pub backbone: B,
     dropout: Dropout,
-    head: Linear,
+    pub(crate) head: Linear,
 }
 
 impl<B: Backbone> Classifier<B> {
@@ -81,7 +81,7 @@ pub struct SmileRegressor<B: Backbone> {
     /// The feature extractor.
     pub backbone: B,
     dropout: Dropout,
-    head: Linear,
+    pub(crate) head: Linear,
 }
 
 impl<B: Backbone> SmileRegressor<B> {
@@ -134,8 +134,8 @@ pub struct MultiTask<B: Backbone> {
     /// The shared feature extractor.
     pub backbone: B,
     dropout: Dropout,
-    emotion_head: Linear,
-    smile_head: Linear,
+    pub(crate) emotion_head: Linear,
+    pub(crate) smile_head: Linear,
 }
 
 impl<B: Backbone> MultiTask<B> {

@@ -17,6 +17,7 @@
 
 pub mod backbones;
 mod heads;
+pub mod native;
 pub mod pretrained;
 pub mod registry;
 pub mod weights;

@@ -238,6 +238,9 @@ pub enum ModelError {
     /// A spec that cannot be built.
     #[error("invalid model spec: {0}")]
     InvalidSpec(String),
+    /// The backend could not hand over the weights.
+    #[error("cannot read the model's weights from the backend: {0}")]
+    Backend(#[from] mien_core::Error),
 }
 
 /// Saves `model` and its `spec` to `path` (overwriting it).

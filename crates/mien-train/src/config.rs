@@ -47,8 +47,13 @@ pub struct ExperimentConfig {
     /// The learning-rate schedule.
     #[serde(default)]
     pub schedule: ScheduleConfig,
-    /// Number of passes over the training faces.
+    /// Number of epochs.
     pub epochs: usize,
+    /// Faces per epoch [default: every training face once]. Fewer makes epochs of random
+    /// subsets, more chains several shuffled passes: how equal-compute comparisons give
+    /// each architecture the faces it trains in a fixed time, with a learning curve.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epoch_faces: Option<usize>,
     /// Faces per optimiser step.
     #[serde(default = "default_batch_size")]
     pub batch_size: usize,
@@ -90,6 +95,7 @@ impl ExperimentConfig {
             optimizer: OptimizerConfig::default(),
             schedule: ScheduleConfig::default(),
             epochs,
+            epoch_faces: None,
             batch_size: default_batch_size(),
             seed: 0,
             sampling: Sampling::default(),
@@ -162,6 +168,12 @@ impl ExperimentConfig {
         };
         if self.epochs == 0 {
             return fail("epochs", "must be at least 1".into());
+        }
+        if self.epoch_faces == Some(0) {
+            return fail(
+                "epoch_faces",
+                "must be at least 1 (or absent for whole passes)".into(),
+            );
         }
         if self.batch_size < 2 {
             return fail(

@@ -195,10 +195,11 @@ pub fn train_on(
         spec.init_with_head_dropout(config.model.head_dropout, &ad_device)?
     };
 
-    let batch_size = config.batch_size.min(train_set.len());
-    let drop_last = train_set.len() > batch_size;
+    let epoch_faces = config.epoch_faces.unwrap_or(train_set.len());
+    let batch_size = config.batch_size.min(epoch_faces);
+    let drop_last = epoch_faces > batch_size;
     let steps_per_epoch = if drop_last {
-        train_set.len() / batch_size
+        epoch_faces / batch_size
     } else {
         1
     };
@@ -370,13 +371,35 @@ impl Run<'_> {
         })
     }
 
-    /// The face indices of an epoch, in training order.
+    /// The face indices of an epoch, in training order: one shuffled pass, or
+    /// `epoch_faces` taken from consecutive passes.
     fn order(&self, epoch: u64) -> Vec<usize> {
+        let Some(faces) = self.config.epoch_faces else {
+            return self.pass(epoch, 0);
+        };
+        let mut order = Vec::with_capacity(faces);
+        let mut k = 0;
+        while order.len() < faces {
+            let pass = self.pass(epoch, k);
+            if pass.is_empty() {
+                break;
+            }
+            order.extend(pass);
+            k += 1;
+        }
+        order.truncate(faces);
+        order
+    }
+
+    /// Pass `k` of an epoch's faces: the training set in a random order of its own.
+    fn pass(&self, epoch: u64, k: u64) -> Vec<usize> {
+        // Pass 0 keeps the seeds runs without `epoch_faces` have always used.
+        let key = epoch ^ k.rotate_right(16);
         match &self.sampler {
-            Some(sampler) => sampler.epoch(epoch),
+            Some(sampler) => sampler.epoch(key),
             None => {
                 let mut order: Vec<usize> = (0..self.train_set.len()).collect();
-                let mut rng = ChaCha8Rng::seed_from_u64(epoch_seed(self.config.seed, epoch));
+                let mut rng = ChaCha8Rng::seed_from_u64(epoch_seed(self.config.seed, key));
                 order.shuffle(&mut rng);
                 order
             }

@@ -450,3 +450,29 @@ fn flags_override_the_configs_architecture_name_and_epochs() {
     assert!(with_weights[2].parse::<usize>().unwrap() > 300_000);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn epoch_faces_sets_the_faces_each_epoch_trains() {
+    let _turn = serial();
+    // 64 training faces, batches of 8: a 20-face epoch is 2 whole batches (16 faces), a
+    // 100-face epoch chains two shuffled passes into 12 batches (96 faces).
+    for (epoch_faces, trained) in [(20, 16), (100, 96)] {
+        let dir = scratch(&format!("epoch-faces-{epoch_faces}"));
+        let mut config = tiny_config(2);
+        config.epoch_faces = Some(epoch_faces);
+        train_on(&config, dataset(64, 14), &dir, options()).unwrap();
+        let history: serde_json::Value =
+            serde_json::from_slice(&bytes(&dir.join(files::HISTORY))).unwrap();
+        let faces: Vec<u64> = history
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|epoch| epoch["faces"].as_u64().unwrap())
+            .collect();
+        assert_eq!(faces, [trained, trained], "epoch_faces {epoch_faces}");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+    let mut config = tiny_config(1);
+    config.epoch_faces = Some(0);
+    assert!(config.validate().is_err());
+}

@@ -1,5 +1,6 @@
 //! The pipeline: detect → align → classify → score.
 
+use std::borrow::Cow;
 use std::cell::OnceCell;
 
 use burn::module::Module;
@@ -11,9 +12,11 @@ use mien_detect::eye_state::EyeStateClassifier;
 use mien_detect::eyes::EyeFinder;
 use mien_detect::haar::opencv_gray;
 use mien_detect::{BlazeFaceDetector, DetectError};
+use mien_models::native::NativeModel;
 use mien_models::pretrained::Pretrained;
 use mien_models::weights::{HeadSpec, Model, ModelError, ModelSpec, SavedModel};
 use mien_score::{PhotoFace, SmileScore, emoji, rate_photo, rate_photo_seed};
+use rayon::prelude::*;
 
 use crate::{Analysis, FaceAnalysis};
 
@@ -65,6 +68,8 @@ enum Faces {
 pub struct Analyzer {
     faces: Faces,
     model: Model,
+    /// The model's native CPU pass, when the device is the CPU and the architecture has one.
+    native: Option<NativeModel>,
     spec: ModelSpec,
     label_set: LabelSet,
     eye_state: Option<EyeStateClassifier>,
@@ -81,6 +86,7 @@ impl std::fmt::Debug for Analyzer {
                 &self.spec.backbone.architecture().to_string(),
             )
             .field("label_set", &self.label_set)
+            .field("native_classifier", &self.native.is_some())
             .field("device", &self.device)
             .finish()
     }
@@ -187,9 +193,16 @@ impl AnalyzerBuilder {
         } else {
             None
         };
+        let model = saved.model.valid();
+        let native = if mien_core::device::is_cpu(&device) {
+            NativeModel::from_model(&model)?
+        } else {
+            None
+        };
         Ok(Analyzer {
             faces,
-            model: saved.model.valid(),
+            model,
+            native,
             spec: saved.spec,
             label_set,
             eye_state,
@@ -270,8 +283,11 @@ impl Analyzer {
             if faces.is_empty() {
                 continue;
             }
-            let rgb = image.to_rgb8();
-            crops.extend(faces.iter().map(|f| {
+            let rgb = match image {
+                DynamicImage::ImageRgb8(rgb) => Cow::Borrowed(rgb),
+                other => Cow::Owned(other.to_rgb8()),
+            };
+            crops.par_extend(faces.par_iter().map(|f| {
                 DynamicImage::ImageRgb8(align_face_rgb(&rgb, &f.face, f.eyes.as_ref(), &crop))
             }));
         }
@@ -365,6 +381,18 @@ impl Analyzer {
     ) -> Result<(Vec<f32>, Option<Vec<f32>>), AnalyzeError> {
         if crops.is_empty() {
             return Ok((Vec::new(), None));
+        }
+        if let Some(native) = &self.native {
+            let mut values =
+                Vec::with_capacity(crops.len() * self.spec.preprocessing.values_per_image());
+            for crop in crops {
+                values.extend(self.spec.preprocessing.values(crop)?);
+            }
+            let prediction = native.predict(&values);
+            let probabilities = prediction
+                .probabilities
+                .ok_or(AnalyzeError::NoEmotionHead)?;
+            return Ok((probabilities, prediction.smile));
         }
         let input = self.spec.preprocessing.batch(crops, &self.device)?;
         let prediction = self.model.predict(input);

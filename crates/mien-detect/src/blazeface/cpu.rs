@@ -7,6 +7,7 @@
 //! photo on 2 cores); fusing them here keeps each row's data in cache. The result equals
 //! [`BlazeFaceNet::forward`] up to float rounding (tested).
 
+use mien_core::native::{fma_sv, fma_vv};
 use pulp::{Arch, Simd, WithSimd};
 use rayon::prelude::*;
 
@@ -186,34 +187,6 @@ fn transpose(values: &[f32], rows: usize, cols: usize) -> Vec<f32> {
     (0..cols * rows)
         .map(|i| values[(i % rows) * cols + i / rows])
         .collect()
-}
-
-/// `acc[i] += a[i] · b[i]` over the shortest of the three.
-#[inline(always)]
-fn fma_vv<S: Simd>(simd: S, acc: &mut [f32], a: &[f32], b: &[f32]) {
-    let (acc_v, acc_t) = S::as_mut_simd_f32s(acc);
-    let (a_v, a_t) = S::as_simd_f32s(a);
-    let (b_v, b_t) = S::as_simd_f32s(b);
-    for ((x, &p), &q) in acc_v.iter_mut().zip(a_v).zip(b_v) {
-        *x = simd.mul_add_e_f32s(p, q, *x);
-    }
-    for ((x, &p), &q) in acc_t.iter_mut().zip(a_t).zip(b_t) {
-        *x += p * q;
-    }
-}
-
-/// `acc[i] += v · b[i]`.
-#[inline(always)]
-fn fma_sv<S: Simd>(simd: S, acc: &mut [f32], v: f32, b: &[f32]) {
-    let (acc_v, acc_t) = S::as_mut_simd_f32s(acc);
-    let (b_v, b_t) = S::as_simd_f32s(b);
-    let splat = simd.splat_f32s(v);
-    for (x, &q) in acc_v.iter_mut().zip(b_v) {
-        *x = simd.mul_add_e_f32s(splat, q, *x);
-    }
-    for (x, &q) in acc_t.iter_mut().zip(b_t) {
-        *x += v * q;
-    }
 }
 
 /// One output row of the stem: input pixel `(2·oy + ky − 1, 2·ox + kx − 1)`, zero outside.

@@ -110,7 +110,7 @@ impl BlazeFaceDetector {
                 result.missing, result.errors
             )));
         }
-        let native = is_cpu(device)
+        let native = mien_core::device::is_cpu(device)
             .then(|| CpuBlazeFace::from_net(&net))
             .transpose()?;
         Ok(Self {
@@ -219,17 +219,6 @@ impl FaceDetector for BlazeFaceDetector {
             .into_iter()
             .map(|d| d.face)
             .collect())
-    }
-}
-
-/// Whether `device` is the CPU (burn-flex), where [`Engine::NativeCpu`] is faster.
-fn is_cpu(device: &Device) -> bool {
-    #[cfg(feature = "flex")]
-    return *device == Device::flex();
-    #[cfg(not(feature = "flex"))]
-    {
-        let _ = device;
-        false
     }
 }
 

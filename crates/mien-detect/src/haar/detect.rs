@@ -50,7 +50,14 @@ pub fn opencv_gray(image: &DynamicImage) -> GrayImage {
         DynamicImage::ImageLuma8(gray) => gray.clone(),
         DynamicImage::ImageLuma16(_) | DynamicImage::ImageLumaA8(_) => image.to_luma8(),
         _ => {
-            let rgb = image.to_rgb8();
+            let converted;
+            let rgb = match image {
+                DynamicImage::ImageRgb8(rgb) => rgb,
+                other => {
+                    converted = other.to_rgb8();
+                    &converted
+                }
+            };
             let (w, h) = rgb.dimensions();
             let pixels = rgb
                 .pixels()

@@ -60,8 +60,8 @@ impl MiniXceptionConfig {
 /// A valid 3×3 convolution without bias, followed by batch norm.
 #[derive(Module, Debug)]
 pub struct ConvBn {
-    conv: Conv2d,
-    norm: BatchNorm,
+    pub(crate) conv: Conv2d,
+    pub(crate) norm: BatchNorm,
 }
 
 impl ConvBn {
@@ -84,9 +84,9 @@ impl ConvBn {
 /// (Keras' `SeparableConv2D(use_bias=False)`), then batch norm.
 #[derive(Module, Debug)]
 pub struct SeparableConvBn {
-    depthwise: Conv2d,
-    pointwise: Conv2d,
-    norm: BatchNorm,
+    pub(crate) depthwise: Conv2d,
+    pub(crate) pointwise: Conv2d,
+    pub(crate) norm: BatchNorm,
 }
 
 impl SeparableConvBn {
@@ -114,10 +114,10 @@ impl SeparableConvBn {
 /// Two separable convolutions and a strided max pool, plus a strided 1×1 shortcut.
 #[derive(Module, Debug)]
 pub struct XceptionModule {
-    shortcut: Conv2d,
-    shortcut_norm: BatchNorm,
-    separable1: SeparableConvBn,
-    separable2: SeparableConvBn,
+    pub(crate) shortcut: Conv2d,
+    pub(crate) shortcut_norm: BatchNorm,
+    pub(crate) separable1: SeparableConvBn,
+    pub(crate) separable2: SeparableConvBn,
     pool: MaxPool2d,
     activation: Relu,
 }
@@ -152,8 +152,8 @@ impl XceptionModule {
 /// The mini-Xception backbone; see the [module docs](self).
 #[derive(Module, Debug)]
 pub struct MiniXception {
-    stem: Vec<ConvBn>,
-    modules: Vec<XceptionModule>,
+    pub(crate) stem: Vec<ConvBn>,
+    pub(crate) modules: Vec<XceptionModule>,
     pool: AdaptiveAvgPool2d,
     activation: Relu,
     #[module(skip)]

@@ -61,6 +61,9 @@ struct Args {
     /// Epochs.
     #[arg(long)]
     epochs: Option<usize>,
+    /// Faces per epoch [default: the config's, or one pass over the training faces].
+    #[arg(long)]
+    epoch_faces: Option<usize>,
     /// Faces per step.
     #[arg(long)]
     batch_size: Option<usize>,
@@ -143,6 +146,9 @@ fn config_from(args: &Args) -> Result<ExperimentConfig, TrainError> {
     }
     if let Some(epochs) = args.epochs {
         config.epochs = epochs;
+    }
+    if args.epoch_faces.is_some() {
+        config.epoch_faces = args.epoch_faces;
     }
     if let Some(batch_size) = args.batch_size {
         config.batch_size = batch_size;

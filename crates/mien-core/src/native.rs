@@ -1,0 +1,488 @@
+//! Forward passes of small networks on the CPU without burn: channel-last layers for one
+//! image at a time.
+//!
+//! burn-flex runs a network as one kernel per operation. For mien's 48×48 classifiers that
+//! dispatch costs more than the arithmetic: mini-Xception is 5.5 M multiply-adds, yet takes
+//! 1.3 ms at batch 1. These layers do the same arithmetic in a few hundred microseconds:
+//!
+//! - convolutions as im2col + one GEMM ([`ndarray`]'s `matrixmultiply`, which picks AVX2 +
+//!   FMA kernels at run time), with batch norm folded into the weights
+//!   ([`Conv2d::then_affine`]);
+//! - depthwise 3×3 convolutions and the other element-wise loops in vector registers,
+//!   compiled for the processor's best instruction set and chosen at run time by `pulp`;
+//! - maps stored channel-last ([`Map`]), so a pixel's channels are contiguous.
+//!
+//! Everything runs on the calling thread; callers parallelise over images.
+
+use std::borrow::Cow;
+
+use ndarray::linalg::general_mat_mul;
+use ndarray::{ArrayView2, ArrayViewMut2};
+use pulp::{Arch, Simd, WithSimd};
+
+mod from_burn;
+
+/// A feature map of one image, channel-last: value `(y, x, c)` is at
+/// `data[(y · width + x) · channels + c]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Map {
+    /// Rows.
+    pub height: usize,
+    /// Columns.
+    pub width: usize,
+    /// Values per pixel.
+    pub channels: usize,
+    /// `height · width · channels` values.
+    pub data: Vec<f32>,
+}
+
+impl Map {
+    /// A map over `data`.
+    ///
+    /// # Panics
+    /// When `data` does not hold `height · width · channels` values.
+    pub fn new(height: usize, width: usize, channels: usize, data: Vec<f32>) -> Self {
+        assert_eq!(
+            data.len(),
+            height * width * channels,
+            "a {height}×{width}×{channels} map needs that many values"
+        );
+        Self {
+            height,
+            width,
+            channels,
+            data,
+        }
+    }
+
+    /// A map from one image in channel-first order (`[C, H, W]`, as burn tensors hold it).
+    ///
+    /// # Panics
+    /// When `chw` does not hold `channels · height · width` values.
+    pub fn from_chw(channels: usize, height: usize, width: usize, chw: &[f32]) -> Self {
+        assert_eq!(chw.len(), channels * height * width, "CHW image size");
+        let plane = height * width;
+        let data = (0..plane * channels)
+            .map(|i| chw[(i % channels) * plane + i / channels])
+            .collect();
+        Self::new(height, width, channels, data)
+    }
+
+    /// Values of pixel `(y, x)`.
+    fn pixel(&self, y: usize, x: usize) -> &[f32] {
+        let start = (y * self.width + x) * self.channels;
+        &self.data[start..start + self.channels]
+    }
+
+    /// `max(0, v)` for every value.
+    pub fn relu(mut self) -> Self {
+        self.data.iter_mut().for_each(|v| *v = v.max(0.0));
+        self
+    }
+
+    /// The element-wise sum with a map of the same shape (a residual connection).
+    ///
+    /// # Panics
+    /// When the shapes differ.
+    pub fn plus(mut self, other: &Map) -> Self {
+        assert_eq!(
+            (self.height, self.width, self.channels),
+            (other.height, other.width, other.channels),
+            "residual shapes"
+        );
+        self.data
+            .iter_mut()
+            .zip(&other.data)
+            .for_each(|(a, b)| *a += b);
+        self
+    }
+
+    /// Max pooling with a square `kernel`, `stride` and zero-size `padding` on every side
+    /// that never wins (as burn and PyTorch pad max pooling with −∞).
+    pub fn max_pool(&self, kernel: usize, stride: usize, padding: usize) -> Map {
+        let out_h = output_side(self.height, kernel, stride, padding);
+        let out_w = output_side(self.width, kernel, stride, padding);
+        let c = self.channels;
+        struct Pool<'a> {
+            map: &'a Map,
+            out_w: usize,
+            window: [usize; 3],
+            out: Vec<f32>,
+        }
+        impl WithSimd for Pool<'_> {
+            type Output = Vec<f32>;
+
+            #[inline(always)]
+            fn with_simd<S: Simd>(self, simd: S) -> Vec<f32> {
+                let Self {
+                    map,
+                    out_w,
+                    window: [kernel, stride, padding],
+                    mut out,
+                } = self;
+                for (o, out) in out.chunks_exact_mut(map.channels).enumerate() {
+                    let (oy, ox) = (o / out_w, o % out_w);
+                    for iy in taps(oy, kernel, stride, padding, map.height) {
+                        for ix in taps(ox, kernel, stride, padding, map.width) {
+                            let (m_v, m_t) = S::as_mut_simd_f32s(out);
+                            let (x_v, x_t) = S::as_simd_f32s(map.pixel(iy, ix));
+                            for (m, &x) in m_v.iter_mut().zip(x_v) {
+                                *m = simd.max_f32s(*m, x);
+                            }
+                            for (m, &x) in m_t.iter_mut().zip(x_t) {
+                                *m = m.max(x);
+                            }
+                        }
+                    }
+                }
+                out
+            }
+        }
+        let data = Arch::new().dispatch(Pool {
+            map: self,
+            out_w,
+            window: [kernel, stride, padding],
+            out: vec![f32::NEG_INFINITY; out_h * out_w * c],
+        });
+        Map::new(out_h, out_w, c, data)
+    }
+
+    /// The mean of each channel over all pixels (global average pooling); zeros for an
+    /// empty map.
+    pub fn global_average(&self) -> Vec<f32> {
+        let mut sums = vec![0.0; self.channels];
+        for pixel in self.data.chunks_exact(self.channels.max(1)) {
+            sums.iter_mut().zip(pixel).for_each(|(s, &v)| *s += v);
+        }
+        let pixels = (self.height * self.width).max(1) as f32;
+        sums.iter_mut().for_each(|s| *s /= pixels);
+        sums
+    }
+}
+
+/// `values` repeated `times` times, end to end.
+fn repeat(values: &[f32], times: usize) -> Vec<f32> {
+    let mut out = Vec::with_capacity(values.len() * times);
+    for _ in 0..times {
+        out.extend_from_slice(values);
+    }
+    out
+}
+
+/// Output length of a `side`-long axis under a window of `kernel` moved by `stride` over
+/// `padding` extra cells at each end.
+fn output_side(side: usize, kernel: usize, stride: usize, padding: usize) -> usize {
+    (side + 2 * padding).saturating_sub(kernel) / stride + 1
+}
+
+/// The input indices, inside `0..side`, that output index `o`'s window covers.
+fn taps(
+    o: usize,
+    kernel: usize,
+    stride: usize,
+    padding: usize,
+    side: usize,
+) -> impl Iterator<Item = usize> {
+    let start = o * stride;
+    (start..start + kernel).filter_map(move |i| i.checked_sub(padding).filter(|&i| i < side))
+}
+
+/// A square 2-D convolution with bias (zero when the source has none), stride and zero
+/// padding, over channel-last maps.
+#[derive(Debug, Clone)]
+pub struct Conv2d {
+    kernel: usize,
+    stride: usize,
+    padding: usize,
+    channels_in: usize,
+    channels_out: usize,
+    /// `[kernel · kernel · channels_in][channels_out]`: tap `(ky, kx, ci)`, then output
+    /// channel.
+    weights: Vec<f32>,
+    /// `[channels_out]`.
+    bias: Vec<f32>,
+}
+
+impl Conv2d {
+    /// A convolution from weights in burn's and PyTorch's `[out][in][ky][kx]` order.
+    ///
+    /// # Panics
+    /// When `weights` or `bias` do not have the sizes the other arguments give.
+    pub fn from_oihw(
+        weights: &[f32],
+        channels_out: usize,
+        channels_in: usize,
+        kernel: usize,
+        bias: Option<&[f32]>,
+        stride: usize,
+        padding: usize,
+    ) -> Self {
+        let taps = kernel * kernel * channels_in;
+        assert_eq!(weights.len(), channels_out * taps, "convolution weights");
+        let bias = bias.map_or_else(|| vec![0.0; channels_out], <[f32]>::to_vec);
+        assert_eq!(bias.len(), channels_out, "convolution bias");
+        // Source index of (o, ci, ky, kx) is ((o · C_in + ci) · k + ky) · k + kx; target
+        // row is (ky · k + kx) · C_in + ci.
+        let mut reordered = vec![0.0; weights.len()];
+        for (i, &w) in weights.iter().enumerate() {
+            let (o, rest) = (i / taps, i % taps);
+            let (ci, tap) = (rest / (kernel * kernel), rest % (kernel * kernel));
+            reordered[(tap * channels_in + ci) * channels_out + o] = w;
+        }
+        Self {
+            kernel,
+            stride,
+            padding,
+            channels_in,
+            channels_out,
+            weights: reordered,
+            bias,
+        }
+    }
+
+    /// The convolution followed by `y · scale[c] + shift[c]` on each output channel: batch
+    /// norm at inference (see [`batch_norm_affine`]) folded into the weights and bias.
+    ///
+    /// # Panics
+    /// When `scale` or `shift` is not one value per output channel.
+    pub fn then_affine(mut self, scale: &[f32], shift: &[f32]) -> Self {
+        assert_eq!(scale.len(), self.channels_out, "affine scale");
+        assert_eq!(shift.len(), self.channels_out, "affine shift");
+        for row in self.weights.chunks_exact_mut(self.channels_out) {
+            row.iter_mut().zip(scale).for_each(|(w, s)| *w *= s);
+        }
+        for ((b, s), t) in self.bias.iter_mut().zip(scale).zip(shift) {
+            *b = *b * s + t;
+        }
+        self
+    }
+
+    /// Output channels.
+    pub fn channels_out(&self) -> usize {
+        self.channels_out
+    }
+
+    /// `[H, W, C_in] -> [H', W', C_out]` with `H' = (H + 2·padding − kernel) / stride + 1`.
+    ///
+    /// # Panics
+    /// When the input does not have `C_in` channels.
+    pub fn forward(&self, input: &Map) -> Map {
+        assert_eq!(
+            input.channels, self.channels_in,
+            "convolution input channels"
+        );
+        let out_h = output_side(input.height, self.kernel, self.stride, self.padding);
+        let out_w = output_side(input.width, self.kernel, self.stride, self.padding);
+        let pixels = out_h * out_w;
+        let patches = if self.kernel == 1 && self.stride == 1 && self.padding == 0 {
+            Cow::Borrowed(input.data.as_slice())
+        } else {
+            Cow::Owned(self.im2col(input, out_h, out_w))
+        };
+        let mut out = repeat(&self.bias, pixels);
+        let rows = self.weights.len() / self.channels_out;
+        let a = ArrayView2::from_shape((pixels, rows), &patches).expect("im2col shape");
+        let b =
+            ArrayView2::from_shape((rows, self.channels_out), &self.weights).expect("weight shape");
+        let mut c =
+            ArrayViewMut2::from_shape((pixels, self.channels_out), &mut out).expect("out shape");
+        general_mat_mul(1.0, &a, &b, 1.0, &mut c);
+        Map::new(out_h, out_w, self.channels_out, out)
+    }
+
+    /// `[out_h · out_w][kernel · kernel · C_in]`: each output pixel's receptive field, zeros
+    /// in the padding.
+    fn im2col(&self, input: &Map, out_h: usize, out_w: usize) -> Vec<f32> {
+        let (k, c) = (self.kernel, self.channels_in);
+        let mut patches = vec![0.0; out_h * out_w * k * k * c];
+        for (o, patch) in patches.chunks_exact_mut(k * k * c).enumerate() {
+            let (oy, ox) = (o / out_w, o % out_w);
+            let x0 = ox * self.stride;
+            // Inside the image, the k pixels of a kernel row are contiguous.
+            let whole_rows = x0 >= self.padding && x0 + k <= input.width + self.padding;
+            for (ky, iy) in (0..k).map(|ky| (ky, (oy * self.stride + ky).checked_sub(self.padding)))
+            {
+                let Some(iy) = iy.filter(|&y| y < input.height) else {
+                    continue;
+                };
+                let row = &mut patch[ky * k * c..(ky + 1) * k * c];
+                if whole_rows {
+                    let start = (iy * input.width + x0 - self.padding) * c;
+                    row.copy_from_slice(&input.data[start..start + k * c]);
+                    continue;
+                }
+                for ix in taps(ox, k, self.stride, self.padding, input.width) {
+                    let kx = ix + self.padding - x0;
+                    row[kx * c..(kx + 1) * c].copy_from_slice(input.pixel(iy, ix));
+                }
+            }
+        }
+        patches
+    }
+}
+
+/// A depthwise 3×3 convolution (one filter per channel), stride 1, zero padding 1 ("same"),
+/// without bias.
+#[derive(Debug, Clone)]
+pub struct Depthwise3x3 {
+    channels: usize,
+    /// `[9][channels]`: tap `ky · 3 + kx`, then channel.
+    weights: Vec<f32>,
+}
+
+impl Depthwise3x3 {
+    /// A depthwise convolution from weights in burn's `[channels][1][3][3]` order.
+    ///
+    /// # Panics
+    /// When `weights` does not hold `9 · channels` values.
+    pub fn from_oihw(weights: &[f32], channels: usize) -> Self {
+        assert_eq!(weights.len(), 9 * channels, "depthwise weights");
+        let weights = (0..9 * channels)
+            .map(|i| weights[(i % channels) * 9 + i / channels])
+            .collect();
+        Self { channels, weights }
+    }
+
+    /// `[H, W, C] -> [H, W, C]`.
+    ///
+    /// # Panics
+    /// When the input does not have `C` channels.
+    pub fn forward(&self, input: &Map) -> Map {
+        assert_eq!(input.channels, self.channels, "depthwise input channels");
+        struct Pass<'a> {
+            layer: &'a Depthwise3x3,
+            input: &'a Map,
+        }
+        impl WithSimd for Pass<'_> {
+            type Output = Vec<f32>;
+
+            #[inline(always)]
+            fn with_simd<S: Simd>(self, simd: S) -> Vec<f32> {
+                let Self { layer, input } = self;
+                let (h, c) = (input.height, input.channels);
+                let row_len = input.width * c;
+                // Each tap's weights repeated along a row, so that one tap over a whole row
+                // is one long multiply-add: output pixel x reads input pixel x + kx − 1.
+                let mut tiled = Vec::with_capacity(9 * row_len);
+                for tap in layer.weights.chunks_exact(c) {
+                    for _ in 0..input.width {
+                        tiled.extend_from_slice(tap);
+                    }
+                }
+                let mut out = vec![0.0; h * row_len];
+                for (oy, out_row) in out.chunks_exact_mut(row_len).enumerate() {
+                    for iy in taps(oy, 3, 1, 1, h) {
+                        let in_row = &input.data[iy * row_len..(iy + 1) * row_len];
+                        let ky = iy + 1 - oy;
+                        let tap = |kx: usize| &tiled[(ky * 3 + kx) * row_len..][..row_len];
+                        let shifted = row_len.saturating_sub(c);
+                        fma_vv(simd, &mut out_row[c.min(row_len)..], in_row, tap(0));
+                        fma_vv(simd, out_row, in_row, tap(1));
+                        fma_vv(
+                            simd,
+                            &mut out_row[..shifted],
+                            &in_row[c.min(row_len)..],
+                            tap(2),
+                        );
+                    }
+                }
+                out
+            }
+        }
+        let data = Arch::new().dispatch(Pass { layer: self, input });
+        Map::new(input.height, input.width, self.channels, data)
+    }
+}
+
+/// A fully connected layer `y = x·W + b`.
+#[derive(Debug, Clone)]
+pub struct Linear {
+    /// `[inputs][outputs]`, as burn stores it.
+    weights: Vec<f32>,
+    bias: Vec<f32>,
+}
+
+impl Linear {
+    /// A layer from burn's `[inputs][outputs]` weights and optional bias.
+    ///
+    /// # Panics
+    /// When the weights are not `inputs · outputs` values or the bias not `outputs`.
+    pub fn new(weights: Vec<f32>, inputs: usize, outputs: usize, bias: Option<Vec<f32>>) -> Self {
+        assert_eq!(weights.len(), inputs * outputs, "linear weights");
+        let bias = bias.unwrap_or_else(|| vec![0.0; outputs]);
+        assert_eq!(bias.len(), outputs, "linear bias");
+        Self { weights, bias }
+    }
+
+    /// `[inputs] -> [outputs]`.
+    ///
+    /// # Panics
+    /// When `x` is not `inputs` long.
+    pub fn forward(&self, x: &[f32]) -> Vec<f32> {
+        let outputs = self.bias.len();
+        assert_eq!(x.len() * outputs, self.weights.len(), "linear input size");
+        let mut y = self.bias.clone();
+        for (&v, row) in x.iter().zip(self.weights.chunks_exact(outputs)) {
+            y.iter_mut().zip(row).for_each(|(y, w)| *y += v * w);
+        }
+        y
+    }
+}
+
+/// Batch norm at inference, `(x − mean) / √(var + ε) · γ + β`, as a per-channel
+/// `(scale, shift)` for [`Conv2d::then_affine`].
+pub fn batch_norm_affine(
+    gamma: &[f32],
+    beta: &[f32],
+    mean: &[f32],
+    var: &[f32],
+    epsilon: f64,
+) -> (Vec<f32>, Vec<f32>) {
+    let scale: Vec<f32> = gamma
+        .iter()
+        .zip(var)
+        .map(|(&g, &v)| (f64::from(g) / (f64::from(v) + epsilon).sqrt()) as f32)
+        .collect();
+    let shift = beta
+        .iter()
+        .zip(mean)
+        .zip(&scale)
+        .map(|((&b, &m), &s)| b - m * s)
+        .collect();
+    (scale, shift)
+}
+
+/// `acc[i] += a[i] · b[i]` over the shortest of the three, in vector registers.
+#[inline(always)]
+pub fn fma_vv<S: Simd>(simd: S, acc: &mut [f32], a: &[f32], b: &[f32]) {
+    let n = acc.len().min(a.len()).min(b.len());
+    let (acc, a, b) = (&mut acc[..n], &a[..n], &b[..n]);
+    let (acc_v, acc_t) = S::as_mut_simd_f32s(acc);
+    let (a_v, a_t) = S::as_simd_f32s(a);
+    let (b_v, b_t) = S::as_simd_f32s(b);
+    for ((x, &p), &q) in acc_v.iter_mut().zip(a_v).zip(b_v) {
+        *x = simd.mul_add_e_f32s(p, q, *x);
+    }
+    for ((x, &p), &q) in acc_t.iter_mut().zip(a_t).zip(b_t) {
+        *x += p * q;
+    }
+}
+
+/// `acc[i] += v · b[i]` over the shorter of the two, in vector registers.
+#[inline(always)]
+pub fn fma_sv<S: Simd>(simd: S, acc: &mut [f32], v: f32, b: &[f32]) {
+    let n = acc.len().min(b.len());
+    let (acc, b) = (&mut acc[..n], &b[..n]);
+    let (acc_v, acc_t) = S::as_mut_simd_f32s(acc);
+    let (b_v, b_t) = S::as_simd_f32s(b);
+    let splat = simd.splat_f32s(v);
+    for (x, &q) in acc_v.iter_mut().zip(b_v) {
+        *x = simd.mul_add_e_f32s(splat, q, *x);
+    }
+    for (x, &q) in acc_t.iter_mut().zip(b_t) {
+        *x += v * q;
+    }
+}
+
+#[cfg(test)]
+mod tests;
