@@ -448,6 +448,11 @@ fn flags_override_the_configs_architecture_name_and_epochs() {
     assert_eq!(without_weights[1], "run");
     assert_eq!(with_weights[2], without_weights[2], "parameter counts");
     assert!(with_weights[2].parse::<usize>().unwrap() > 300_000);
+    assert!(
+        with_weights[6].parse::<usize>().unwrap() > 0,
+        "training faces"
+    );
+    assert_eq!(with_weights[9], "-", "the baseline CNN has no native pass");
     std::fs::remove_dir_all(&dir).ok();
 }
 

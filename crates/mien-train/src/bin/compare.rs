@@ -1,6 +1,6 @@
 //! Compares finished (or interrupted) training runs: a Markdown table of each run's best
-//! validation accuracy, macro-F1 at that epoch, parameters, CPU latency at batch 1,
-//! epochs and training time, plus one plot of every run's validation curve against epochs
+//! validation accuracy, macro-F1 at that epoch, parameters, CPU latency at batch 1 (burn-flex,
+//! and mien's native pass where the architecture has one), epochs, training faces and time, plus one plot of every run's validation curve against epochs
 //! and against training hours.
 //!
 //! ```text
@@ -18,6 +18,7 @@ use std::time::Instant;
 use burn::module::Module;
 use burn::prelude::*;
 use clap::Parser;
+use mien_models::native::NativeModel;
 use mien_models::weights;
 use mien_train::ExperimentConfig;
 use mien_train::trainer::{EpochRecord, files};
@@ -48,7 +49,11 @@ struct Row {
     macro_f1: Option<f64>,
     epochs: usize,
     hours: f64,
+    /// Training faces over all epochs.
+    faces: usize,
     latency_ms: f64,
+    /// Batch-1 latency of mien's native CPU pass, for architectures that have one.
+    native_ms: Option<f64>,
 }
 
 fn read_history(run: &Path) -> Result<Vec<EpochRecord>, Box<dyn std::error::Error>> {
@@ -84,13 +89,35 @@ fn latency_ms(model: &weights::SavedModel, runs: usize, device: &Device) -> f64 
     let input = &model.spec.backbone.input();
     let x = Tensor::<4>::zeros([1, input.channels, input.height, input.width], device);
     let model = model.model.valid();
+    median_ms(runs, || {
+        let prediction = model.predict(x.clone());
+        if let Some(p) = prediction.probabilities {
+            let _ = mien_core::read_f32(p);
+        }
+    })
+}
+
+/// Median batch-1 time of the run's model through mien's native CPU pass, when its
+/// architecture has one.
+fn native_latency_ms(
+    model: &weights::SavedModel,
+    runs: usize,
+) -> Result<Option<f64>, Box<dyn std::error::Error>> {
+    let Some(native) = NativeModel::from_model(&model.model)? else {
+        return Ok(None);
+    };
+    let face = vec![0.0; model.spec.preprocessing.values_per_image()];
+    Ok(Some(median_ms(runs, || {
+        native.predict(&face);
+    })))
+}
+
+/// The median of `runs` timed calls of `f` after three untimed ones, in milliseconds.
+fn median_ms(runs: usize, mut f: impl FnMut()) -> f64 {
     let mut times: Vec<f64> = (0..runs.max(1) + 3)
         .map(|_| {
             let started = Instant::now();
-            let prediction = model.predict(x.clone());
-            if let Some(p) = prediction.probabilities {
-                let _ = mien_core::read_f32(p);
-            }
+            f();
             started.elapsed().as_secs_f64() * 1000.0
         })
         .skip(3)
@@ -121,25 +148,29 @@ fn row(
         macro_f1: best.valid.macro_f1,
         epochs: history.len(),
         hours: history.iter().map(|r| r.train_seconds).sum::<f64>() / 3600.0,
+        faces: history.iter().map(|r| r.faces).sum(),
         latency_ms: latency_ms(&saved, latency_runs, &device),
+        native_ms: native_latency_ms(&saved, latency_runs)?,
     })
 }
 
 fn table(rows: &[Row]) -> String {
     let mut text = String::from(
-        "| run | params | PublicTest accuracy | macro-F1 | best epoch / epochs | training hours | CPU latency b1 (ms) |\n| --- | --- | --- | --- | --- | --- | --- |\n",
+        "| run | params | PublicTest accuracy | macro-F1 | best epoch / epochs | training faces | training hours | CPU latency b1, burn-flex (ms) | native (ms) |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
     );
     for r in rows {
         text.push_str(&format!(
-            "| {} | {} | {:.2} % | {} | {} / {} | {:.2} | {:.2} |\n",
+            "| {} | {} | {:.2} % | {} | {} / {} | {} | {:.2} | {:.2} | {} |\n",
             r.name,
             r.params,
             100.0 * r.accuracy,
             r.macro_f1.map_or("-".into(), |f| format!("{f:.3}")),
             r.best_epoch,
             r.epochs,
+            r.faces,
             r.hours,
-            r.latency_ms
+            r.latency_ms,
+            r.native_ms.map_or("-".into(), |ms| format!("{ms:.2}")),
         ));
     }
     text
