@@ -1,5 +1,7 @@
 //! The native layers against hand-computed values and against burn's own operations.
 
+use std::ops::Range;
+
 use burn::prelude::*;
 use burn::tensor::module::{conv2d, max_pool2d};
 use burn::tensor::ops::{ConvOptions, MaxPoolOptions};
@@ -24,6 +26,27 @@ fn tensor_of(map: &Map) -> Tensor<4> {
 fn map_of(tensor: Tensor<4>) -> Map {
     let [_, c, h, w] = tensor.dims();
     Map::from_chw(c, h, w, &crate::read_f32(tensor).unwrap())
+}
+
+/// burn's convolution of `input` with `[out][in / groups][k][k]` weights.
+fn burn_conv(
+    input: &Map,
+    (weights, shape): (Vec<f32>, [usize; 4]),
+    bias: Option<Vec<f32>>,
+    options: ConvOptions<2>,
+) -> Map {
+    let bias = bias.map(|b| {
+        let n = b.len();
+        Tensor::from_data(TensorData::new(b, [n]), &device())
+    });
+    let weights = Tensor::from_data(TensorData::new(weights, shape), &device());
+    map_of(conv2d(tensor_of(input), weights, bias, options))
+}
+
+/// Maps of `sides` × `sides` pixels and `channels` channels, filled with [`values`].
+fn maps(sides: Range<usize>, channels: Range<usize>) -> impl Strategy<Value = Map> {
+    (sides.clone(), sides, channels, any::<u32>())
+        .prop_map(|(h, w, c, seed)| Map::new(h, w, c, values(h * w * c, seed)))
 }
 
 /// Deterministic values in `[-1, 1)`.
@@ -109,44 +132,30 @@ proptest! {
         let conv = Conv2d::from_oihw(
             &weights, channels_out, channels_in, kernel, Some(&bias), stride, padding,
         );
-        let expected = map_of(conv2d(
-            tensor_of(&input),
-            Tensor::from_data(
-                TensorData::new(weights, [channels_out, channels_in, kernel, kernel]),
-                &device(),
-            ),
-            Some(Tensor::from_data(TensorData::new(bias, [channels_out]), &device())),
+        let expected = burn_conv(
+            &input,
+            (weights, [channels_out, channels_in, kernel, kernel]),
+            Some(bias),
             ConvOptions::new([stride; 2], [padding; 2], [1, 1], 1),
-        ));
+        );
         assert_close(&conv.forward(&input), &expected, 1e-4);
     }
 
     #[test]
-    fn depthwise_equals_burn(
-        height in 1usize..10,
-        width in 1usize..10,
-        channels in 1usize..40,
-        seed in any::<u32>(),
-    ) {
-        let input = Map::new(height, width, channels, values(height * width * channels, seed));
+    fn depthwise_equals_burn(input in maps(1..10, 1..40), seed in any::<u32>()) {
+        let channels = input.channels;
         let weights = values(channels * 9, seed ^ 3);
-        let expected = map_of(conv2d(
-            tensor_of(&input),
-            Tensor::from_data(TensorData::new(weights.clone(), [channels, 1, 3, 3]), &device()),
+        let expected = burn_conv(
+            &input,
+            (weights.clone(), [channels, 1, 3, 3]),
             None,
             ConvOptions::new([1, 1], [1, 1], [1, 1], channels),
-        ));
+        );
         assert_close(&Depthwise3x3::from_oihw(&weights, channels).forward(&input), &expected, 1e-5);
     }
 
     #[test]
-    fn max_pool_equals_burn(
-        height in 1usize..12,
-        width in 1usize..12,
-        channels in 1usize..5,
-        seed in any::<u32>(),
-    ) {
-        let input = Map::new(height, width, channels, values(height * width * channels, seed));
+    fn max_pool_equals_burn(input in maps(1..12, 1..5)) {
         let expected = map_of(max_pool2d(
             tensor_of(&input),
             MaxPoolOptions::new([3, 3]).with_stride([2, 2]).with_padding([1, 1]),
