@@ -308,13 +308,7 @@ impl Analyzer {
                 let eyes_open = self
                     .eye_state
                     .as_ref()
-                    .map(|classifier| {
-                        classifier.face_open_probability(
-                            gray.get_or_init(|| opencv_gray(image)),
-                            &found.face,
-                            found.eyes.as_ref(),
-                        )
-                    })
+                    .map(|classifier| eyes_open(classifier, image, gray, &found))
                     .filter(|p| !p.is_nan());
                 let (emotion, emotion_probability) = emotions.top();
                 results.push(FaceAnalysis {
@@ -405,6 +399,43 @@ impl Analyzer {
     }
 }
 
+/// P(eyes open) of a found face. Without a gray copy of the whole photo at hand (the eye
+/// cascade makes one), only the pixels around the face are converted: the eye patches lie
+/// within a quarter of the face's width of its box, and a whole large photo would cost more
+/// to convert than the classifier takes.
+fn eyes_open(
+    classifier: &EyeStateClassifier,
+    image: &DynamicImage,
+    gray: &OnceCell<GrayImage>,
+    found: &Located,
+) -> f32 {
+    if let Some(gray) = gray.get() {
+        return classifier.face_open_probability(gray, &found.face, found.eyes.as_ref());
+    }
+    let (w, h) = image.dimensions();
+    let face = &found.face;
+    let pad = 0.25 * face.width;
+    let x0 = (face.x - pad).floor().clamp(0.0, w as f32) as u32;
+    let y0 = (face.y - pad).floor().clamp(0.0, h as f32) as u32;
+    let x1 = (face.right() + pad).ceil().clamp(0.0, w as f32) as u32;
+    let y1 = (face.bottom() + pad).ceil().clamp(0.0, h as f32) as u32;
+    if x1 <= x0 || y1 <= y0 {
+        return f32::NAN;
+    }
+    let region = opencv_gray(&image.crop_imm(x0, y0, x1 - x0, y1 - y0));
+    let (dx, dy) = (x0 as f32, y0 as f32);
+    let shifted = FaceBox {
+        x: face.x - dx,
+        y: face.y - dy,
+        ..*face
+    };
+    let eyes = found.eyes.map(|e| Eyes {
+        left: (e.left.0 - dx, e.left.1 - dy),
+        right: (e.right.0 - dx, e.right.1 - dy),
+    });
+    classifier.face_open_probability(&region, &shifted, eyes.as_ref())
+}
+
 /// The analysis of a photo with its faces, both ratings.
 fn rate(image: &DynamicImage, faces: Vec<FaceAnalysis>) -> Analysis {
     let photo_faces: Vec<PhotoFace> = faces
@@ -423,5 +454,43 @@ fn rate(image: &DynamicImage, faces: Vec<FaceAnalysis>) -> Analysis {
         rating: rate_photo(&photo_faces),
         rating_seed: rate_photo_seed(&photo_faces),
         faces,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn eyes_open_from_the_face_region_equals_the_whole_photo() {
+        let classifier = EyeStateClassifier::bundled(&mien_core::device::cpu()).unwrap();
+        let photo = DynamicImage::ImageRgb8(image::RgbImage::from_fn(200, 160, |x, y| {
+            image::Rgb([
+                (x * 7 % 256) as u8,
+                (y * 5 % 256) as u8,
+                ((x + y) % 256) as u8,
+            ])
+        }));
+        let whole = OnceCell::new();
+        let _ = whole.set(opencv_gray(&photo));
+        // One face inside the photo with level eyes, one touching the corner without eyes.
+        for found in [
+            Located {
+                face: FaceBox::new(40.0, 30.0, 80.0, 90.0, 1.0),
+                eyes: Some(Eyes {
+                    left: (65.0, 62.0),
+                    right: (95.0, 64.0),
+                }),
+            },
+            Located {
+                face: FaceBox::new(150.0, 110.0, 60.0, 60.0, 1.0),
+                eyes: None,
+            },
+        ] {
+            let from_region = eyes_open(&classifier, &photo, &OnceCell::new(), &found);
+            let from_whole = eyes_open(&classifier, &photo, &whole, &found);
+            assert!(!from_region.is_nan());
+            assert_eq!(from_region, from_whole);
+        }
     }
 }
