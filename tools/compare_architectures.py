@@ -204,7 +204,10 @@ def main():
     (out / "plan.json").write_text(json.dumps(plan, indent=2))
 
     runs = plan["runs"]
-    slowest_first = sorted(runs, key=lambda a: -runs[a]["seconds"])
+    # Longest first; among equal budgets, the slowest network (whose validation takes
+    # longest) first.
+    slowest_first = sorted(runs, key=lambda a: (-runs[a]["seconds"],
+                                                runs[a].get("faces_per_second", 0)))
     starts = {a: (lambda a=a: launch(args, a, out / a, runs[a]["epochs"],
                                      epoch_faces=runs[a]["epoch_faces"]))
               for a in slowest_first}

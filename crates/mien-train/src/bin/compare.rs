@@ -1,7 +1,7 @@
 //! Compares finished (or interrupted) training runs: a Markdown table of each run's best
 //! validation accuracy, macro-F1 at that epoch, parameters, CPU latency at batch 1 (burn-flex,
-//! and mien's native pass where the architecture has one), epochs, training faces and time, plus one plot of every run's validation curve against epochs
-//! and against training hours.
+//! and mien's native pass where the architecture has one), epochs, training faces and time,
+//! plus one plot of every run's validation curve against epochs and against training hours.
 //!
 //! ```text
 //! for arch in baseline_cnn attention_cnn multi_scale hybrid_transformer region_ensemble \
