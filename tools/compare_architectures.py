@@ -148,16 +148,18 @@ def equal_epochs(args):
 def equal_time(args):
     """The plan of the equal-time budget: each architecture's faces from its throughput."""
     throughput = json.loads(Path(args.throughput).read_text())
+    # Epochs train whole batches: round each budget to the recipe's batch size.
+    batch_size = json.loads(Path(args.config).read_text()).get("batch_size", 64)
     missing = [a for a in args.archs if a not in throughput]
     if missing:
         sys.exit(f"{args.throughput} has no throughput for {', '.join(missing)}")
     runs = {}
     for arch in args.archs:
         faces = 60 * args.budget_minutes * throughput[arch]
-        batches = max(1, round(faces / args.epochs / args.batch_size))
-        runs[arch] = {"epochs": args.epochs, "epoch_faces": batches * args.batch_size,
+        batches = max(1, round(faces / args.epochs / batch_size))
+        runs[arch] = {"epochs": args.epochs, "epoch_faces": batches * batch_size,
                       "faces_per_second": throughput[arch], "seconds": faces / throughput[arch]}
-        print(f"{arch}: {args.epochs} epochs of {batches * args.batch_size} faces "
+        print(f"{arch}: {args.epochs} epochs of {batches * batch_size} faces "
               f"({throughput[arch]} faces/s)", flush=True)
     return {"budget": "equal training time", "throughput_file": args.throughput, "runs": runs}
 
@@ -176,9 +178,8 @@ def main():
                         help="JSON {architecture: training faces/s}: budget in equal time")
     parser.add_argument("--epochs", type=int, default=5,
                         help="equal time: epochs (learning-curve points) of each run")
-    parser.add_argument("--batch-size", type=int, default=64,
-                        help="equal time: the recipe's batch size (epochs are whole batches)")
-    parser.add_argument("--jobs", type=int, help="runs at a time [default: all]")
+    parser.add_argument("--jobs", type=int,
+                        help="equal time: runs at a time [default: all]")
     parser.add_argument("--deadline-minutes", type=float,
                         help="stop runs still going after this long [default: 1.3 x budget "
                              "for equal epochs, none for equal time]")
@@ -194,6 +195,10 @@ def main():
                         help="faces validated per epoch (PublicTest less duplicates)")
     args = parser.parse_args()
     args.archs = args.archs.split(",")
+    if args.jobs and not args.throughput:
+        # The equal-epoch budget is calibrated on all runs sharing the machine at once, and
+        # its deadline counts from their common start.
+        parser.error("--jobs needs --throughput (the equal-time budget)")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 
@@ -217,7 +222,9 @@ def main():
     for arch, code in codes.items():
         done = len(history(out / arch)) if (out / arch / "history.json").is_file() else 0
         epochs = runs[arch]["epochs"]
-        status = {"exit_code": code, "stopped_at_deadline": code is None,
+        started_run = (out / arch / "train.log").is_file()
+        status = {"exit_code": code, "started": started_run,
+                  "stopped_at_deadline": code is None and started_run,
                   "epochs_done": done, "epochs_planned": epochs}
         (out / arch / "status.json").parent.mkdir(parents=True, exist_ok=True)
         (out / arch / "status.json").write_text(json.dumps(status, indent=2))

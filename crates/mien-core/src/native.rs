@@ -97,9 +97,15 @@ impl Map {
         self
     }
 
-    /// Max pooling with a square `kernel`, `stride` and zero-size `padding` on every side
-    /// that never wins (as burn and PyTorch pad max pooling with −∞).
+    /// Max pooling with a square `kernel` and `stride`, over `padding` cells of −∞ on every
+    /// side that never win (as burn and PyTorch pad max pooling).
+    ///
+    /// # Panics
+    /// When the padded map is smaller than the kernel, `stride` is 0, or `padding` exceeds
+    /// half the kernel (a window could then hold only padding).
     pub fn max_pool(&self, kernel: usize, stride: usize, padding: usize) -> Map {
+        assert!(stride > 0 && 2 * padding <= kernel, "max pool settings");
+        check_window(self, kernel, padding);
         let out_h = output_side(self.height, kernel, stride, padding);
         let out_w = output_side(self.width, kernel, stride, padding);
         let c = self.channels;
@@ -169,6 +175,18 @@ fn repeat(values: &[f32], times: usize) -> Vec<f32> {
     out
 }
 
+/// Panics unless a `kernel` window fits the map padded by `padding` and the map has
+/// channels.
+fn check_window(map: &Map, kernel: usize, padding: usize) {
+    assert!(
+        map.channels > 0 && map.height.min(map.width) + 2 * padding >= kernel,
+        "a {kernel}×{kernel} window does not fit a {}×{}×{} map padded by {padding}",
+        map.height,
+        map.width,
+        map.channels
+    );
+}
+
 /// Output length of a `side`-long axis under a window of `kernel` moved by `stride` over
 /// `padding` extra cells at each end.
 fn output_side(side: usize, kernel: usize, stride: usize, padding: usize) -> usize {
@@ -207,7 +225,8 @@ impl Conv2d {
     /// A convolution from weights in burn's and PyTorch's `[out][in][ky][kx]` order.
     ///
     /// # Panics
-    /// When `weights` or `bias` do not have the sizes the other arguments give.
+    /// When `weights` or `bias` do not have the sizes the other arguments give, a size is 0,
+    /// or `stride` is 0.
     pub fn from_oihw(
         weights: &[f32],
         channels_out: usize,
@@ -218,6 +237,10 @@ impl Conv2d {
         padding: usize,
     ) -> Self {
         let taps = kernel * kernel * channels_in;
+        assert!(
+            taps > 0 && channels_out > 0 && stride > 0,
+            "empty convolution or zero stride"
+        );
         assert_eq!(weights.len(), channels_out * taps, "convolution weights");
         let bias = bias.map_or_else(|| vec![0.0; channels_out], <[f32]>::to_vec);
         assert_eq!(bias.len(), channels_out, "convolution bias");
@@ -265,12 +288,13 @@ impl Conv2d {
     /// `[H, W, C_in] -> [H', W', C_out]` with `H' = (H + 2·padding − kernel) / stride + 1`.
     ///
     /// # Panics
-    /// When the input does not have `C_in` channels.
+    /// When the input does not have `C_in` channels or is smaller than the kernel.
     pub fn forward(&self, input: &Map) -> Map {
         assert_eq!(
             input.channels, self.channels_in,
             "convolution input channels"
         );
+        check_window(input, self.kernel, self.padding);
         let out_h = output_side(input.height, self.kernel, self.stride, self.padding);
         let out_w = output_side(input.width, self.kernel, self.stride, self.padding);
         let pixels = out_h * out_w;
@@ -346,9 +370,10 @@ impl Depthwise3x3 {
     /// `[H, W, C] -> [H, W, C]`.
     ///
     /// # Panics
-    /// When the input does not have `C` channels.
+    /// When the input does not have `C` channels, or has none.
     pub fn forward(&self, input: &Map) -> Map {
         assert_eq!(input.channels, self.channels, "depthwise input channels");
+        check_window(input, 3, 1);
         struct Pass<'a> {
             layer: &'a Depthwise3x3,
             input: &'a Map,

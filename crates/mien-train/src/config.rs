@@ -49,9 +49,11 @@ pub struct ExperimentConfig {
     pub schedule: ScheduleConfig,
     /// Number of epochs.
     pub epochs: usize,
-    /// Faces per epoch [default: every training face once]. Fewer makes epochs of random
-    /// subsets, more chains several shuffled passes: how equal-compute comparisons give
-    /// each architecture the faces it trains in a fixed time, with a learning curve.
+    /// Faces per epoch [default: every training face once], trained in whole batches (the
+    /// remainder under a batch is dropped). Fewer makes epochs of random subsets, more
+    /// chains several shuffled passes, each with its own augmentation: how equal-compute
+    /// comparisons give each architecture the faces it trains in a fixed time, with a
+    /// learning curve.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub epoch_faces: Option<usize>,
     /// Faces per optimiser step.

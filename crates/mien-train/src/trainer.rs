@@ -289,6 +289,12 @@ fn epoch_seed(seed: u64, epoch: u64) -> u64 {
         .rotate_left(17)
 }
 
+/// The random-stream key of pass `k` of epoch `epoch`: pass 0 keeps the seeds runs without
+/// `epoch_faces` have always used.
+fn pass_key(epoch: u64, k: u64) -> u64 {
+    epoch ^ (k << 32)
+}
+
 impl Run<'_> {
     fn epochs(
         &mut self,
@@ -393,8 +399,7 @@ impl Run<'_> {
 
     /// Pass `k` of an epoch's faces: the training set in a random order of its own.
     fn pass(&self, epoch: u64, k: u64) -> Vec<usize> {
-        // Pass 0 keeps the seeds runs without `epoch_faces` have always used.
-        let key = epoch ^ k.rotate_right(16);
+        let key = pass_key(epoch, k);
         match &self.sampler {
             Some(sampler) => sampler.epoch(key),
             None => {
@@ -432,6 +437,12 @@ impl Run<'_> {
         let mut lr = 0.0;
         for (step, chunk) in order.chunks(self.batch_size).take(steps).enumerate() {
             let data_started = Instant::now();
+            if config.epoch_faces.is_some() {
+                // A face met again in a later pass of the epoch gets new augmentation; the
+                // one batch that straddles two passes keeps the earlier pass's stream.
+                let pass = (step * self.batch_size / self.train_set.len().max(1)) as u64;
+                self.batcher.set_epoch(pass_key(epoch_index, pass));
+            }
             let items = chunk
                 .iter()
                 .map(|&i| {

@@ -400,9 +400,9 @@ impl Analyzer {
 }
 
 /// P(eyes open) of a found face. Without a gray copy of the whole photo at hand (the eye
-/// cascade makes one), only the pixels around the face are converted: the eye patches lie
-/// within a quarter of the face's width of its box, and a whole large photo would cost more
-/// to convert than the classifier takes.
+/// cascade makes one), only the pixels around the face and its eye patches are converted,
+/// since a whole large photo would cost more to convert than the classifier takes. The
+/// patches are the same as from the whole photo, up to float rounding at their edges.
 fn eyes_open(
     classifier: &EyeStateClassifier,
     image: &DynamicImage,
@@ -414,11 +414,29 @@ fn eyes_open(
     }
     let (w, h) = image.dimensions();
     let face = &found.face;
-    let pad = 0.25 * face.width;
-    let x0 = (face.x - pad).floor().clamp(0.0, w as f32) as u32;
-    let y0 = (face.y - pad).floor().clamp(0.0, h as f32) as u32;
-    let x1 = (face.right() + pad).ceil().clamp(0.0, w as f32) as u32;
-    let y1 = (face.bottom() + pad).ceil().clamp(0.0, h as f32) as u32;
+    // The face box and, generously, every eye patch (squares of a quarter face width).
+    let reach = (0.25 * face.width).max(2.0);
+    let mut xs = vec![face.x - reach, face.right() + reach];
+    let mut ys = vec![face.y - reach, face.bottom() + reach];
+    for (cx, cy) in found.eyes.iter().flat_map(|e| [e.left, e.right]) {
+        xs.extend([cx - reach, cx + reach]);
+        ys.extend([cy - reach, cy + reach]);
+    }
+    let low = |v: &[f32], n: u32| {
+        v.iter()
+            .copied()
+            .fold(f32::MAX, f32::min)
+            .floor()
+            .clamp(0.0, n as f32) as u32
+    };
+    let high = |v: &[f32], n: u32| {
+        v.iter()
+            .copied()
+            .fold(f32::MIN, f32::max)
+            .ceil()
+            .clamp(0.0, n as f32) as u32
+    };
+    let (x0, y0, x1, y1) = (low(&xs, w), low(&ys, h), high(&xs, w), high(&ys, h));
     if x1 <= x0 || y1 <= y0 {
         return f32::NAN;
     }

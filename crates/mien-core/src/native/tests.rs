@@ -113,6 +113,13 @@ fn max_pool_ignores_the_padding() {
     assert_eq!((out.height, out.width, out.data[0]), (1, 1, -1.0));
 }
 
+#[test]
+#[should_panic(expected = "does not fit")]
+fn a_map_smaller_than_the_kernel_is_refused() {
+    let conv = Conv2d::from_oihw(&[0.0; 9], 1, 1, 3, None, 1, 0);
+    conv.forward(&Map::new(2, 2, 1, vec![0.0; 4]));
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(24))]
 

@@ -61,7 +61,8 @@ struct Args {
     /// Epochs.
     #[arg(long)]
     epochs: Option<usize>,
-    /// Faces per epoch [default: the config's, or one pass over the training faces].
+    /// Faces per epoch, in whole batches [default: the config's, or one pass over the
+    /// training faces].
     #[arg(long)]
     epoch_faces: Option<usize>,
     /// Faces per step.
