@@ -422,21 +422,15 @@ fn eyes_open(
         xs.extend([cx - reach, cx + reach]);
         ys.extend([cy - reach, cy + reach]);
     }
-    let low = |v: &[f32], n: u32| {
-        v.iter()
-            .copied()
-            .fold(f32::MAX, f32::min)
-            .floor()
-            .clamp(0.0, n as f32) as u32
+    // The whole pixels covering `v`'s values, within `0..n`.
+    let span = |v: &[f32], n: u32| {
+        let (lo, hi) = v
+            .iter()
+            .fold((f32::MAX, f32::MIN), |(lo, hi), &x| (lo.min(x), hi.max(x)));
+        let clamp = |x: f32| x.clamp(0.0, n as f32) as u32;
+        (clamp(lo.floor()), clamp(hi.ceil()))
     };
-    let high = |v: &[f32], n: u32| {
-        v.iter()
-            .copied()
-            .fold(f32::MIN, f32::max)
-            .ceil()
-            .clamp(0.0, n as f32) as u32
-    };
-    let (x0, y0, x1, y1) = (low(&xs, w), low(&ys, h), high(&xs, w), high(&ys, h));
+    let ((x0, x1), (y0, y1)) = (span(&xs, w), span(&ys, h));
     if x1 <= x0 || y1 <= y0 {
         return f32::NAN;
     }
