@@ -244,6 +244,14 @@ mod shrink {
     }
 }
 
+/// `image` as 8-bit RGB: borrowed when it already is, converted otherwise.
+pub fn rgb8(image: &image::DynamicImage) -> std::borrow::Cow<'_, image::RgbImage> {
+    match image {
+        image::DynamicImage::ImageRgb8(rgb) => std::borrow::Cow::Borrowed(rgb),
+        other => std::borrow::Cow::Owned(other.to_rgb8()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

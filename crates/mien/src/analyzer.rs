@@ -1,6 +1,5 @@
 //! The pipeline: detect → align → classify → score.
 
-use std::borrow::Cow;
 use std::cell::OnceCell;
 
 use burn::module::Module;
@@ -283,10 +282,7 @@ impl Analyzer {
             if faces.is_empty() {
                 continue;
             }
-            let rgb = match image {
-                DynamicImage::ImageRgb8(rgb) => Cow::Borrowed(rgb),
-                other => Cow::Owned(other.to_rgb8()),
-            };
+            let rgb = mien_core::rgb8(image);
             crops.par_extend(faces.par_iter().map(|f| {
                 DynamicImage::ImageRgb8(align_face_rgb(&rgb, &f.face, f.eyes.as_ref(), &crop))
             }));

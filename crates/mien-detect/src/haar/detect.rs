@@ -50,14 +50,7 @@ pub fn opencv_gray(image: &DynamicImage) -> GrayImage {
         DynamicImage::ImageLuma8(gray) => gray.clone(),
         DynamicImage::ImageLuma16(_) | DynamicImage::ImageLumaA8(_) => image.to_luma8(),
         _ => {
-            let converted;
-            let rgb = match image {
-                DynamicImage::ImageRgb8(rgb) => rgb,
-                other => {
-                    converted = other.to_rgb8();
-                    &converted
-                }
-            };
+            let rgb = mien_core::rgb8(image);
             let (w, h) = rgb.dimensions();
             let pixels = rgb
                 .pixels()
