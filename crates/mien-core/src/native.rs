@@ -166,15 +166,6 @@ impl Map {
     }
 }
 
-/// `values` repeated `times` times, end to end.
-fn repeat(values: &[f32], times: usize) -> Vec<f32> {
-    let mut out = Vec::with_capacity(values.len() * times);
-    for _ in 0..times {
-        out.extend_from_slice(values);
-    }
-    out
-}
-
 /// Panics unless a `kernel` window fits the map padded by `padding` and the map has
 /// channels.
 fn check_window(map: &Map, kernel: usize, padding: usize) {
@@ -280,11 +271,6 @@ impl Conv2d {
         self
     }
 
-    /// Output channels.
-    pub fn channels_out(&self) -> usize {
-        self.channels_out
-    }
-
     /// `[H, W, C_in] -> [H', W', C_out]` with `H' = (H + 2·padding − kernel) / stride + 1`.
     ///
     /// # Panics
@@ -303,7 +289,7 @@ impl Conv2d {
         } else {
             Cow::Owned(self.im2col(input, out_h, out_w))
         };
-        let mut out = repeat(&self.bias, pixels);
+        let mut out = self.bias.repeat(pixels);
         let rows = self.weights.len() / self.channels_out;
         let a = ArrayView2::from_shape((pixels, rows), &patches).expect("im2col shape");
         let b =
@@ -388,12 +374,12 @@ impl Depthwise3x3 {
                 let row_len = input.width * c;
                 // Each tap's weights repeated along a row, so that one tap over a whole row
                 // is one long multiply-add: output pixel x reads input pixel x + kx − 1.
-                let mut tiled = Vec::with_capacity(9 * row_len);
-                for tap in layer.weights.chunks_exact(c) {
-                    for _ in 0..input.width {
-                        tiled.extend_from_slice(tap);
-                    }
-                }
+                let tiled = layer
+                    .weights
+                    .chunks_exact(c)
+                    .map(|tap| tap.repeat(input.width))
+                    .collect::<Vec<_>>()
+                    .concat();
                 let mut out = vec![0.0; h * row_len];
                 for (oy, out_row) in out.chunks_exact_mut(row_len).enumerate() {
                     for iy in taps(oy, 3, 1, 1, h) {
