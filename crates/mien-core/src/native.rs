@@ -144,7 +144,7 @@ impl Map {
                 out
             }
         }
-        let data = Arch::new().dispatch(Pool {
+        let data = vector_arch().dispatch(Pool {
             map: self,
             out_w,
             window: [kernel, stride, padding],
@@ -400,7 +400,7 @@ impl Depthwise3x3 {
                 out
             }
         }
-        let data = Arch::new().dispatch(Pass { layer: self, input });
+        let data = vector_arch().dispatch(Pass { layer: self, input });
         Map::new(input.height, input.width, self.channels, data)
     }
 }
@@ -461,6 +461,22 @@ pub fn batch_norm_affine(
         .map(|((&b, &m), &s)| b - m * s)
         .collect();
     (scale, shift)
+}
+
+/// The instruction set mien's vector loops run with: AVX2 + FMA where the processor has it
+/// (also on AVX-512 processors: the loops are written and measured for 8-lane vectors), else
+/// pulp's best (baseline x86-64, NEON on Arm).
+///
+/// pulp's `x86-v4` feature is on for BlazeFace's kernels
+/// (`mien_detect::blazeface`), which makes `Arch::new()` pick AVX-512's 16-lane vectors;
+/// this keeps every other loop on the vectors it was tuned for.
+#[inline]
+pub fn vector_arch() -> Arch {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(v3) = pulp::x86::V3::try_new() {
+        return Arch::V3(v3);
+    }
+    Arch::new()
 }
 
 /// `acc[i] += a[i] · b[i]` over the shortest of the three, in vector registers.
