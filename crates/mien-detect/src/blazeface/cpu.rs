@@ -1,7 +1,8 @@
 //! BlazeFace's forward pass written for the CPU: channel-last (NHWC) feature maps, each
 //! block's depthwise, pointwise, shortcut and ReLU fused per output row, rows spread over
 //! threads with rayon, and every row compiled for the best vector instructions the processor
-//! has (AVX2 + FMA or baseline x86-64; NEON on Arm), chosen at run time through `pulp`.
+//! has (AVX2 + FMA, with 32 registers where AVX-512 is there, or baseline x86-64; NEON on
+//! Arm), chosen at run time through `pulp` ([`Isa`]).
 //!
 //! burn-flex runs the same network as ~90 separate small operations (17.7 ms on a 640×480
 //! photo on 2 cores); fusing them here keeps each row's data in cache. The result equals
@@ -185,15 +186,15 @@ impl CpuBlazeFace {
         self.forward_on(input, Isa::detect())
     }
 
-    /// [`Self::forward`] with the vector instructions of `arch`.
-    fn forward_on(&self, input: &[f32], arch: Isa) -> RawOutputs {
+    /// [`Self::forward`] with the vector instructions of `isa`.
+    fn forward_on(&self, input: &[f32], isa: Isa) -> RawOutputs {
         assert_eq!(
             input.len(),
             INPUT_SIZE * INPUT_SIZE * 3,
             "BlazeFace input must be 256 × 256 × 3 values"
         );
         // Two buffers the size of the largest map, each block reading one and writing the other.
-        let mut x = self.stem_forward(input, arch);
+        let mut x = self.stem_forward(input, isa);
         let mut y = vec![0.0; x.len()];
         let mut side = STEM_SIZE;
         for block in &self.blocks {
@@ -203,7 +204,7 @@ impl CpuBlazeFace {
                 &x[..side * side * block.channels_in],
                 side,
                 &mut y[..out_len],
-                arch,
+                isa,
             );
             std::mem::swap(&mut x, &mut y);
             side /= block.stride;
@@ -211,30 +212,30 @@ impl CpuBlazeFace {
         let x = &x[..side * side * 96];
         // x: 16×16×96; the last block halves it for the coarse head.
         let coarse = &mut y[..side * side / 4 * 96];
-        block_forward(&self.last_block, x, side, coarse, arch);
+        block_forward(&self.last_block, x, side, coarse, isa);
         let coarse = &*coarse;
         let mut logits = Vec::with_capacity(ANCHORS);
         let mut regressors = Vec::with_capacity(ANCHORS * BOX_VALUES);
         for (map, [scores, boxes]) in [(x, &self.heads16), (coarse, &self.heads8)] {
-            logits.extend(pointwise_map(scores, map, arch));
-            regressors.extend(pointwise_map(boxes, map, arch));
+            logits.extend(pointwise_map(scores, map, isa));
+            regressors.extend(pointwise_map(boxes, map, isa));
         }
         (logits, regressors)
     }
 
     /// The 5×5 stride-2 stem with its ReLU: 256×256×3 → 128×128×24.
-    fn stem_forward(&self, input: &[f32], arch: Isa) -> Vec<f32> {
+    fn stem_forward(&self, input: &[f32], isa: Isa) -> Vec<f32> {
         let mut out = vec![0.0; STEM_SIZE * STEM_SIZE * STEM_CHANNELS];
         out.par_chunks_mut(STEM_SIZE * STEM_CHANNELS)
             .enumerate()
             .for_each(|(oy, row)| {
-                arch.run(StemRow {
+                isa.run(StemRow {
                     input,
                     taps: &self.stem,
                     bias: &self.stem_bias,
                     oy,
                     row,
-                    registers: arch.registers(),
+                    registers: isa.registers(),
                 });
             });
         out
@@ -397,21 +398,21 @@ impl StemRow<'_> {
 
 /// A block over a `side × side × channels_in` map, into `out`
 /// (`side / stride` squared × `channels_out`).
-fn block_forward(block: &Block, input: &[f32], side: usize, out: &mut [f32], arch: Isa) {
+fn block_forward(block: &Block, input: &[f32], side: usize, out: &mut [f32], isa: Isa) {
     let out_side = side / block.stride;
     out.par_chunks_mut(out_side * block.channels_out)
         .enumerate()
         .for_each_init(
             || vec![0.0; out_side * block.channels_in],
             |depthwise, (y, row)| {
-                arch.run(BlockRow {
+                isa.run(BlockRow {
                     block,
                     input,
                     side,
                     y,
                     depthwise,
                     row,
-                    registers: arch.registers(),
+                    registers: isa.registers(),
                 });
             },
         );
@@ -474,6 +475,8 @@ impl BlockRow<'_> {
             block,
             pixels: S::as_simd_f32s(input).0,
             taps: S::as_simd_f32s(&block.depthwise).0,
+            pointwise: S::as_simd_f32s(&block.pointwise).0,
+            bias: S::as_simd_f32s(&block.bias).0,
             side,
             y,
         };
@@ -505,6 +508,10 @@ struct RowKernels<'a, S: Simd> {
     pixels: &'a [S::f32s],
     /// The depthwise weights, `[9][NI]` vectors.
     taps: &'a [S::f32s],
+    /// The pointwise weights, `[channels_in][NO]` vectors.
+    pointwise: &'a [S::f32s],
+    /// The pointwise bias, `NO` vectors.
+    bias: &'a [S::f32s],
     side: usize,
     y: usize,
 }
@@ -674,9 +681,8 @@ impl<S: Simd> RowKernels<'_, S> {
     ) {
         let simd = self.simd;
         let ci = NI * S::F32_LANES;
-        let weights = &S::as_simd_f32s(&self.block.pointwise).0[..ci * NO];
-        let bias = S::as_simd_f32s(&self.block.bias).0;
-        let bias: [S::f32s; NO] = std::array::from_fn(|k| bias[k]);
+        let weights = &self.pointwise[..ci * NO];
+        let bias: [S::f32s; NO] = std::array::from_fn(|k| self.bias[k]);
         let inputs: [&[f32]; P] = std::array::from_fn(|p| &values[p * ci..][..ci]);
         let mut acc = [bias; P];
         for c in 0..ci {
@@ -788,7 +794,7 @@ impl BlockRow<'_> {
 }
 
 /// A head's 1×1 convolution over a 96-channel map, in map order (row, column, channel).
-fn pointwise_map(head: &Pointwise, map: &[f32], arch: Isa) -> Vec<f32> {
+fn pointwise_map(head: &Pointwise, map: &[f32], isa: Isa) -> Vec<f32> {
     struct Head<'a> {
         head: &'a Pointwise,
         map: &'a [f32],
@@ -812,7 +818,7 @@ fn pointwise_map(head: &Pointwise, map: &[f32], arch: Isa) -> Vec<f32> {
             out
         }
     }
-    arch.run(Head { head, map })
+    isa.run(Head { head, map })
 }
 
 #[cfg(test)]
