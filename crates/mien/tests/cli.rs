@@ -77,6 +77,32 @@ fn the_table_names_each_face() {
 }
 
 #[test]
+fn single_pass_reads_the_face_once_and_gives_other_probabilities() {
+    let probabilities = |extra: &[&str]| -> Vec<f64> {
+        let output = mien()
+            .args(["analyze", "--json"])
+            .args(extra)
+            .arg(fixture("astronaut.jpg"))
+            .output()
+            .unwrap();
+        assert!(output.status.success());
+        let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        let face = &json[0]["analysis"]["faces"][0];
+        assert_eq!(face["emotion"], "happy");
+        face["emotions"]["probabilities"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{face}"))
+            .iter()
+            .map(|p| p.as_f64().unwrap())
+            .collect()
+    };
+    let averaged = probabilities(&[]);
+    let single = probabilities(&["--single-pass"]);
+    assert_eq!(averaged.len(), 8);
+    assert_ne!(averaged, single);
+}
+
+#[test]
 fn bad_files_are_reported_and_fail_only_when_nothing_worked() {
     let dir = temp_dir("bad");
     let text = dir.join("notes.jpg");

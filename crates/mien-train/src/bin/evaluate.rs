@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use mien_data::{LoadOptions, Split};
+use mien_models::pretrained::Pretrained;
 use mien_models::weights;
 use mien_train::{Report, TtaConfig, predict};
 
@@ -39,24 +40,38 @@ struct Args {
     /// Faces per forward pass.
     #[arg(long, default_value_t = 256)]
     batch_size: usize,
+    /// Keep the faces of the evaluated split whose pixels also occur in Training (by
+    /// default they are left out, as in training's validation and the model cards).
+    #[arg(long)]
+    keep_duplicates: bool,
 }
 
 fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let device = mien_core::select_device()?;
     let path = PathBuf::from(&args.model);
-    if !path.is_file() {
-        return Err(format!(
-            "{}: no such weights file, and no bundled model has that name (bundled models: none in this build)",
-            args.model
-        )
-        .into());
-    }
-    let saved = weights::load(&path, &device)?;
+    let saved = if path.is_file() {
+        weights::load(&path, &device)?
+    } else {
+        match args.model.parse::<Pretrained>() {
+            Ok(pretrained) => pretrained.load(&device)?,
+            Err(unknown) => {
+                return Err(format!("{}: no such weights file, and {unknown}", args.model).into());
+            }
+        }
+    };
     let data = match &args.data {
         Some(dir) => dir.clone(),
         None => mien_core::data_dir()?.join("fer2013"),
     };
-    let loaded = mien_data::load(&data, &LoadOptions::default())?;
+    let mut loaded = mien_data::load(&data, &LoadOptions::default())?;
+    if !args.keep_duplicates && args.split != Split::Training {
+        let removed = loaded
+            .dataset
+            .remove_cross_split_duplicates(Split::Training);
+        println!(
+            "left out {removed} faces whose pixels also occur in Training (--keep-duplicates keeps them)"
+        );
+    }
     let faces = loaded.dataset.split(args.split);
     if faces.is_empty() {
         let present: Vec<String> = loaded

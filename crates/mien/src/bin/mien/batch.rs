@@ -5,7 +5,6 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use mien::Pretrained;
 use mien::batch::{Summary, analyze_all, find_images, write_results_csv};
 
 /// Runs the batch; `Err` only for what stops the whole run.
@@ -13,12 +12,11 @@ pub fn run(
     dir: &Path,
     out: &Path,
     annotate: bool,
-    whole_image: bool,
-    model: Pretrained,
+    options: &super::AnalyzerArgs,
 ) -> Result<ExitCode, Box<dyn std::error::Error>> {
     let images = find_images(dir)?;
     std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
-    let analyzer = super::build_analyzer(whole_image, model)?;
+    let analyzer = options.build()?;
     let annotated = out.join("annotated");
     let bar = ProgressBar::new(images.len() as u64).with_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} photos, {per_sec}, eta {eta}")
