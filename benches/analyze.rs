@@ -1,6 +1,7 @@
 //! The whole `mien::Analyzer` on a 640×480 photo with two faces
 //! (`faces_wild/face_recognition_examples/two_people.jpg` resized): detection, alignment,
-//! the bundled FER+ emotion + smile model, eyes-open classifier, ratings.
+//! the bundled FER+ emotion + smile model (each face read with its mirror image, and once),
+//! eyes-open classifier, ratings.
 //! `docs/BENCHMARKS.md` records the figures.
 //!
 //! ```text
@@ -33,6 +34,13 @@ fn analyze(c: &mut Criterion) {
         .unwrap_or_else(|e| panic!("{e}"));
     group.bench_function("without eye state", |b| {
         b.iter(|| no_eyes.analyze(&photo).expect("analysis runs"))
+    });
+    let single_pass = mien::Analyzer::builder()
+        .mirror_average(false)
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    group.bench_function("single pass", |b| {
+        b.iter(|| single_pass.analyze(&photo).expect("analysis runs"))
     });
     group.finish();
 }
