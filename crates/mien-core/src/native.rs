@@ -5,8 +5,8 @@
 //! dispatch costs more than the arithmetic: mini-Xception is 5.5 M multiply-adds, yet takes
 //! 1.3 ms at batch 1. These layers do the same arithmetic in a few hundred microseconds:
 //!
-//! - convolutions as im2col + one GEMM ([`ndarray`]'s `matrixmultiply`, which picks AVX2 +
-//!   FMA kernels at run time), with batch norm folded into the weights
+//! - convolutions as im2col and a matrix product kept in vector registers, 4 pixels × 16
+//!   output channels at a time, with batch norm folded into the weights
 //!   ([`Conv2d::then_affine`]);
 //! - depthwise 3×3 convolutions and the other element-wise loops in vector registers,
 //!   compiled for the processor's best instruction set and chosen at run time by `pulp`;
@@ -16,8 +16,6 @@
 
 use std::borrow::Cow;
 
-use ndarray::linalg::general_mat_mul;
-use ndarray::{ArrayView2, ArrayViewMut2};
 use pulp::{Arch, Simd, WithSimd};
 
 mod from_burn;
@@ -283,21 +281,22 @@ impl Conv2d {
         check_window(input, self.kernel, self.padding);
         let out_h = output_side(input.height, self.kernel, self.stride, self.padding);
         let out_w = output_side(input.width, self.kernel, self.stride, self.padding);
-        let pixels = out_h * out_w;
         let patches = if self.kernel == 1 && self.stride == 1 && self.padding == 0 {
             Cow::Borrowed(input.data.as_slice())
         } else {
             Cow::Owned(self.im2col(input, out_h, out_w))
         };
-        let mut out = self.bias.repeat(pixels);
-        let rows = self.weights.len() / self.channels_out;
-        let a = ArrayView2::from_shape((pixels, rows), &patches).expect("im2col shape");
-        let b =
-            ArrayView2::from_shape((rows, self.channels_out), &self.weights).expect("weight shape");
-        let mut c =
-            ArrayViewMut2::from_shape((pixels, self.channels_out), &mut out).expect("out shape");
-        general_mat_mul(1.0, &a, &b, 1.0, &mut c);
-        Map::new(out_h, out_w, self.channels_out, out)
+        let product = MatMul {
+            patches: &patches,
+            weights: &self.weights,
+            bias: &self.bias,
+        };
+        Map::new(
+            out_h,
+            out_w,
+            self.channels_out,
+            vector_arch().dispatch(product),
+        )
     }
 
     /// `[out_h · out_w][kernel · kernel · C_in]`: each output pixel's receptive field, zeros
@@ -328,6 +327,119 @@ impl Conv2d {
             }
         }
         patches
+    }
+}
+
+/// `out[p][o] = bias[o] + Σ_r patches[p][r] · weights[r][o]`: a convolution's product of
+/// its im2col patches `[P][R]` and weights `[R][O]`, both row-major as they are.
+///
+/// A general GEMM re-packs both operands on every call, which cost as much as its arithmetic
+/// at these sizes (the weights never change; a 1×1 convolution's input is already in
+/// layout). This keeps 4 pixels × 2 vectors of output channels in registers and reads the
+/// operands where they lie: each weight vector serves 4 pixels, each input value 2 vectors.
+struct MatMul<'a> {
+    patches: &'a [f32],
+    weights: &'a [f32],
+    bias: &'a [f32],
+}
+
+impl WithSimd for MatMul<'_> {
+    type Output = Vec<f32>;
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, simd: S) -> Vec<f32> {
+        let Self {
+            patches,
+            weights,
+            bias,
+        } = self;
+        let outputs = bias.len();
+        let pixels = patches.len() / (weights.len() / outputs);
+        let mut out = bias.repeat(pixels);
+        let lanes = size_of::<S::f32s>() / size_of::<f32>();
+        // Output channels in blocks of two vectors, then one, then one at a time.
+        let pairs = outputs - outputs % (2 * lanes);
+        let singles = outputs - outputs % lanes;
+        for first in (0..pairs).step_by(2 * lanes) {
+            product_columns::<S, 4, 2>(simd, patches, weights, pixels, first, &mut out);
+        }
+        if singles > pairs {
+            product_columns::<S, 8, 1>(simd, patches, weights, pixels, pairs, &mut out);
+        }
+        if singles < outputs {
+            let rows = patches.len() / pixels;
+            for (patch, out) in patches
+                .chunks_exact(rows)
+                .zip(out.chunks_exact_mut(outputs))
+            {
+                for (&v, weight_row) in patch.iter().zip(weights.chunks_exact(outputs)) {
+                    fma_sv(simd, &mut out[singles..], v, &weight_row[singles..]);
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Output channels `first..first + V · lanes` of every pixel of a [`MatMul`], `N` pixels
+/// at a time (then one at a time for the last few).
+#[inline(always)]
+fn product_columns<S: Simd, const N: usize, const V: usize>(
+    simd: S,
+    patches: &[f32],
+    weights: &[f32],
+    pixels: usize,
+    first: usize,
+    out: &mut [f32],
+) {
+    let outputs = out.len() / pixels;
+    let rows = patches.len() / pixels;
+    let tiles = patches
+        .chunks_exact(N * rows)
+        .zip(out.chunks_exact_mut(N * outputs));
+    for (patch, out) in tiles {
+        product_tile::<S, N, V>(simd, patch, weights, first, out);
+    }
+    let done = pixels - pixels % N;
+    let rest = patches[done * rows..]
+        .chunks_exact(rows)
+        .zip(out[done * outputs..].chunks_exact_mut(outputs));
+    for (patch, out) in rest {
+        product_tile::<S, 1, V>(simd, patch, weights, first, out);
+    }
+}
+
+/// One register tile of [`MatMul`]: output channels `first..first + V · lanes` of `N`
+/// pixels, whose patches (`N` rows of `R`) and outputs (`N` rows of `O`) are given.
+#[inline(always)]
+fn product_tile<S: Simd, const N: usize, const V: usize>(
+    simd: S,
+    patches: &[f32],
+    weights: &[f32],
+    first: usize,
+    out: &mut [f32],
+) {
+    let outputs = out.len() / N;
+    let rows = patches.len() / N;
+    let lanes = size_of::<S::f32s>() / size_of::<f32>();
+    let load = |values: &[f32]| -> [S::f32s; V] {
+        let (vectors, _) = S::as_simd_f32s(&values[..V * lanes]);
+        std::array::from_fn(|v| vectors[v])
+    };
+    let mut sums: [[S::f32s; V]; N] = std::array::from_fn(|p| load(&out[p * outputs + first..]));
+    let patch_rows: [&[f32]; N] = std::array::from_fn(|p| &patches[p * rows..][..rows]);
+    for (r, weight_row) in weights.chunks_exact(outputs).enumerate() {
+        let w = load(&weight_row[first..]);
+        for (sum, patch) in sums.iter_mut().zip(&patch_rows) {
+            let v = simd.splat_f32s(patch[r]);
+            for (s, &w) in sum.iter_mut().zip(&w) {
+                *s = simd.mul_add_e_f32s(v, w, *s);
+            }
+        }
+    }
+    for (p, sum) in sums.iter().enumerate() {
+        let (vectors, _) = S::as_mut_simd_f32s(&mut out[p * outputs + first..][..V * lanes]);
+        vectors.copy_from_slice(sum);
     }
 }
 
