@@ -71,8 +71,8 @@ impl Pretrained {
         match self {
             Pretrained::Default => Card {
                 faces: 3309,
-                accuracy: 0.6449,
-                single_pass_accuracy: 0.6289,
+                accuracy: 0.6585,
+                single_pass_accuracy: 0.6395,
                 smile_pearson: None,
                 smile_mae: None,
             },
