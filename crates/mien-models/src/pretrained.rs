@@ -71,8 +71,8 @@ impl Pretrained {
         match self {
             Pretrained::Default => Card {
                 faces: 3309,
-                accuracy: 0.6585,
-                single_pass_accuracy: 0.6395,
+                accuracy: 0.6621,
+                single_pass_accuracy: 0.6416,
                 smile_pearson: None,
                 smile_mae: None,
             },
