@@ -335,8 +335,9 @@ impl Conv2d {
 ///
 /// A general GEMM re-packs both operands on every call, which cost as much as its arithmetic
 /// at these sizes (the weights never change; a 1×1 convolution's input is already in
-/// layout). This keeps 4 pixels × 2 vectors of output channels in registers and reads the
-/// operands where they lie: each weight vector serves 4 pixels, each input value 2 vectors.
+/// layout). This keeps 4 pixels × 2 vectors of output channels in registers (8 pixels × 1
+/// vector for the channels left over) and reads the operands where they lie: each weight
+/// vector serves 4 pixels, each input value 2 vectors.
 struct MatMul<'a> {
     patches: &'a [f32],
     weights: &'a [f32],

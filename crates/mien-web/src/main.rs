@@ -30,7 +30,7 @@ struct Args {
     #[arg(long)]
     whole_image: bool,
     /// Read each face once instead of averaging it with its mirror image: half the
-    /// classifier's time, a point or so less accurate (docs/models/).
+    /// classifier's time, 0.8–2 points less accurate (docs/models/).
     #[arg(long)]
     single_pass: bool,
     /// Largest upload (larger: 413) and webcam frame (larger: the WebSocket closes) in MB.

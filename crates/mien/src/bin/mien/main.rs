@@ -68,7 +68,7 @@ struct AnalyzerArgs {
     #[arg(long, default_value = "ferplus-smile")]
     model: Pretrained,
     /// Read each face once instead of averaging it with its mirror image: half the
-    /// classifier's time, a point or so less accurate (docs/models/).
+    /// classifier's time, 0.8–2 points less accurate (docs/models/).
     #[arg(long)]
     single_pass: bool,
 }
