@@ -71,8 +71,8 @@ impl Pretrained {
         match self {
             Pretrained::Default => Card {
                 faces: 3309,
-                accuracy: 0.6621,
-                single_pass_accuracy: 0.6416,
+                accuracy: 0.6652,
+                single_pass_accuracy: 0.6449,
                 smile_pearson: None,
                 smile_mae: None,
             },
