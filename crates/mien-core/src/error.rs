@@ -29,6 +29,17 @@ pub enum Error {
         actual: usize,
     },
 
+    /// An environment variable with a value mien does not understand.
+    #[error("{variable}={value:?} is not a valid setting: use {expected}")]
+    InvalidSetting {
+        /// The variable.
+        variable: &'static str,
+        /// Its value.
+        value: String,
+        /// What it may be.
+        expected: &'static str,
+    },
+
     /// A `MIEN_DEVICE` value that names no backend.
     #[error(
         "unknown device {0:?} (from MIEN_DEVICE): use cpu, wgpu, wgpu:cpu, cuda, cuda:N or ndarray"

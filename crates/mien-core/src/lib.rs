@@ -28,6 +28,7 @@ mod emotion;
 mod error;
 mod face_box;
 mod image_io;
+pub mod kernels;
 pub mod native;
 mod preprocess;
 

@@ -1,0 +1,537 @@
+//! 2-D convolution on `f32` slices in burn's NCHW layout: the forward pass and the three
+//! gradients, on every core.
+//!
+//! Two engines, chosen by the shape of the convolution:
+//! - **depthwise** (`groups == in_channels`, any channel multiplier): direct loops over each
+//!   image plane, one output row and kernel tap at a time, so that for stride 1 every inner loop
+//!   is a vectorised `row += w · row`;
+//! - **everything else**: im2col and a matrix product per image and group (`faer`'s GEMM, one
+//!   image per thread). A 1×1 convolution at stride 1 without padding skips im2col: the image is
+//!   already the matrix.
+//!
+//! With `P = out_h · out_w` and `K = in_channels / groups · kernel_h · kernel_w`, per image and
+//! group: `out = W · col` (`[C_out/g, K] · [K, P]`), `d col = Wᵀ · d out` scattered back onto
+//! the image (col2im), `dW += d out · colᵀ` summed over the batch.
+
+use std::ops::Range;
+
+use faer::linalg::matmul::matmul;
+use faer::{Accum, MatMut, MatRef, Par};
+use rayon::prelude::*;
+
+use crate::native::vector_arch;
+
+/// Everything about one convolution call that the kernels need, derived once from the
+/// tensors' shapes and burn's `ConvOptions`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConvGeometry {
+    /// Images in the batch.
+    pub batch: usize,
+    /// Input channels.
+    pub in_channels: usize,
+    /// Input height and width.
+    pub in_size: [usize; 2],
+    /// Output channels.
+    pub out_channels: usize,
+    /// Kernel height and width.
+    pub kernel: [usize; 2],
+    /// Stride (height, width), non-zero.
+    pub stride: [usize; 2],
+    /// Dilation (height, width), non-zero.
+    pub dilation: [usize; 2],
+    /// Padding before the first row and column; the padding at the end only sets the output size.
+    pub padding: [usize; 2],
+    /// Channel groups; both channel counts are multiples of it.
+    pub groups: usize,
+    /// Output height and width.
+    pub out_size: [usize; 2],
+}
+
+impl ConvGeometry {
+    /// The geometry of `x: [N, C_in, H, W]` convolved with `weight: [C_out, C_in / groups, KH, KW]`,
+    /// with padding as `(begin, end)` pairs per spatial dimension; `None` when the shapes do not
+    /// fit together or the output would be empty.
+    pub fn new(
+        x: [usize; 4],
+        weight: [usize; 4],
+        stride: [usize; 2],
+        padding: [(usize, usize); 2],
+        dilation: [usize; 2],
+        groups: usize,
+    ) -> Option<Self> {
+        let [batch, in_channels, height, width] = x;
+        let [out_channels, group_in, kh, kw] = weight;
+        if groups == 0
+            || stride.contains(&0)
+            || dilation.contains(&0)
+            || in_channels != group_in * groups
+            || out_channels % groups != 0
+        {
+            return None;
+        }
+        let out_len = |size: usize, (begin, end): (usize, usize), k: usize, s: usize, d: usize| {
+            let span = d * (k - 1) + 1;
+            let padded = size + begin + end;
+            (k > 0 && padded >= span).then(|| (padded - span) / s + 1)
+        };
+        let out_h = out_len(height, padding[0], kh, stride[0], dilation[0])?;
+        let out_w = out_len(width, padding[1], kw, stride[1], dilation[1])?;
+        Some(Self {
+            batch,
+            in_channels,
+            in_size: [height, width],
+            out_channels,
+            kernel: [kh, kw],
+            stride,
+            dilation,
+            padding: [padding[0].0, padding[1].0],
+            groups,
+            out_size: [out_h, out_w],
+        })
+    }
+
+    /// Shape of the output, `[N, C_out, out_h, out_w]`.
+    pub fn out_shape(&self) -> [usize; 4] {
+        [
+            self.batch,
+            self.out_channels,
+            self.out_size[0],
+            self.out_size[1],
+        ]
+    }
+
+    /// Shape of the weight, `[C_out, C_in / groups, KH, KW]`.
+    pub fn weight_shape(&self) -> [usize; 4] {
+        [
+            self.out_channels,
+            self.in_channels / self.groups,
+            self.kernel[0],
+            self.kernel[1],
+        ]
+    }
+
+    fn is_depthwise(&self) -> bool {
+        self.groups == self.in_channels && self.groups > 1
+    }
+
+    /// A 1×1 convolution at stride 1 without padding: the image is its own im2col matrix.
+    fn is_pointwise(&self) -> bool {
+        self.kernel == [1, 1]
+            && self.stride == [1, 1]
+            && self.padding == [0, 0]
+            && self.out_size == self.in_size
+    }
+
+    fn in_plane(&self) -> usize {
+        self.in_size[0] * self.in_size[1]
+    }
+
+    fn out_plane(&self) -> usize {
+        self.out_size[0] * self.out_size[1]
+    }
+
+    fn group_in(&self) -> usize {
+        self.in_channels / self.groups
+    }
+
+    fn group_out(&self) -> usize {
+        self.out_channels / self.groups
+    }
+
+    /// Rows of one group's im2col matrix: `C_in / groups · KH · KW`.
+    fn patch_len(&self) -> usize {
+        self.group_in() * self.kernel[0] * self.kernel[1]
+    }
+
+    /// The input row read by output row `oy` through kernel row `ki`, if inside the image.
+    fn input_row(&self, oy: usize, ki: usize) -> Option<usize> {
+        (oy * self.stride[0] + ki * self.dilation[0])
+            .checked_sub(self.padding[0])
+            .filter(|&iy| iy < self.in_size[0])
+    }
+
+    /// The output columns whose input column through kernel column `kj` lies inside the image,
+    /// and the input column of the first of them (`0..0` and 0 when there are none).
+    fn columns(&self, kj: usize) -> (Range<usize>, usize) {
+        let (stride, width, pad) = (self.stride[1], self.in_size[1], self.padding[1]);
+        let offset = kj * self.dilation[1];
+        // ox · stride + offset − pad must lie in [0, width).
+        let first = pad.saturating_sub(offset).div_ceil(stride);
+        let end = (width + pad)
+            .saturating_sub(offset)
+            .div_ceil(stride)
+            .min(self.out_size[1]);
+        if first >= end {
+            return (0..0, 0);
+        }
+        (first..end, first * stride + offset - pad)
+    }
+}
+
+/// `[N, C_in, H, W] ⊛ [C_out, C_in / g, KH, KW] (+ bias) -> [N, C_out, out_h, out_w]`.
+pub fn forward(geo: &ConvGeometry, x: &[f32], weight: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
+    let mut out = vec![0.0; geo.batch * geo.out_channels * geo.out_plane()];
+    if out.is_empty() {
+        return out;
+    }
+    if geo.is_depthwise() {
+        depthwise_forward(geo, x, weight, &mut out);
+    } else {
+        let (patch, plane) = (geo.patch_len(), geo.out_plane());
+        let col_len = if geo.is_pointwise() { 0 } else { patch * plane };
+        out.par_chunks_mut(geo.out_channels * plane)
+            .zip(x.par_chunks(geo.in_channels * geo.in_plane()))
+            .for_each_init(
+                || vec![0.0; col_len],
+                |col, (out, x)| {
+                    for g in 0..geo.groups {
+                        let x = &x[g * geo.group_in() * geo.in_plane()..]
+                            [..geo.group_in() * geo.in_plane()];
+                        let col: &[f32] = if geo.is_pointwise() {
+                            x
+                        } else {
+                            im2col(geo, x, col);
+                            col
+                        };
+                        let w = &weight[g * geo.group_out() * patch..][..geo.group_out() * patch];
+                        let out =
+                            &mut out[g * geo.group_out() * plane..][..geo.group_out() * plane];
+                        matmul(
+                            MatMut::from_row_major_slice_mut(out, geo.group_out(), plane),
+                            Accum::Replace,
+                            MatRef::from_row_major_slice(w, geo.group_out(), patch),
+                            MatRef::from_row_major_slice(col, patch, plane),
+                            1.0,
+                            Par::Seq,
+                        );
+                    }
+                },
+            );
+    }
+    if let Some(bias) = bias {
+        let plane = geo.out_plane();
+        out.par_chunks_mut(plane)
+            .enumerate()
+            .for_each(|(i, plane)| {
+                plane
+                    .iter_mut()
+                    .for_each(|v| *v += bias[i % geo.out_channels])
+            });
+    }
+    out
+}
+
+/// The gradient with respect to the input: `d out [N, C_out, out_h, out_w] -> d x [N, C_in, H, W]`.
+pub fn input_grad(geo: &ConvGeometry, weight: &[f32], grad: &[f32]) -> Vec<f32> {
+    let mut dx = vec![0.0; geo.batch * geo.in_channels * geo.in_plane()];
+    if dx.is_empty() || grad.is_empty() {
+        return dx;
+    }
+    if geo.is_depthwise() {
+        depthwise_input_grad(geo, weight, grad, &mut dx);
+        return dx;
+    }
+    let (patch, plane) = (geo.patch_len(), geo.out_plane());
+    let col_len = if geo.is_pointwise() { 0 } else { patch * plane };
+    dx.par_chunks_mut(geo.in_channels * geo.in_plane())
+        .zip(grad.par_chunks(geo.out_channels * plane))
+        .for_each_init(
+            || vec![0.0; col_len],
+            |col, (dx, grad)| {
+                for g in 0..geo.groups {
+                    let dx = &mut dx[g * geo.group_in() * geo.in_plane()..]
+                        [..geo.group_in() * geo.in_plane()];
+                    let w = &weight[g * geo.group_out() * patch..][..geo.group_out() * patch];
+                    let grad = &grad[g * geo.group_out() * plane..][..geo.group_out() * plane];
+                    let w_t = MatRef::from_row_major_slice(w, geo.group_out(), patch).transpose();
+                    let grad = MatRef::from_row_major_slice(grad, geo.group_out(), plane);
+                    if geo.is_pointwise() {
+                        let dst = MatMut::from_row_major_slice_mut(dx, patch, plane);
+                        matmul(dst, Accum::Replace, w_t, grad, 1.0, Par::Seq);
+                    } else {
+                        let dst = MatMut::from_row_major_slice_mut(col, patch, plane);
+                        matmul(dst, Accum::Replace, w_t, grad, 1.0, Par::Seq);
+                        col2im_add(geo, col, dx);
+                    }
+                }
+            },
+        );
+    dx
+}
+
+/// The gradient with respect to the weight: `x, d out -> d W [C_out, C_in / g, KH, KW]`, summed
+/// over the batch.
+pub fn weight_grad(geo: &ConvGeometry, x: &[f32], grad: &[f32]) -> Vec<f32> {
+    let len = geo.weight_shape().iter().product();
+    if geo.batch == 0 || geo.out_plane() == 0 {
+        return vec![0.0; len];
+    }
+    if geo.is_depthwise() {
+        return depthwise_weight_grad(geo, x, grad);
+    }
+    let (patch, plane) = (geo.patch_len(), geo.out_plane());
+    let col_len = if geo.is_pointwise() { 0 } else { patch * plane };
+    x.par_chunks(geo.in_channels * geo.in_plane())
+        .zip(grad.par_chunks(geo.out_channels * plane))
+        .fold(
+            || (vec![0.0; len], vec![0.0; col_len]),
+            |(mut dw, mut col), (x, grad)| {
+                for g in 0..geo.groups {
+                    let x = &x[g * geo.group_in() * geo.in_plane()..]
+                        [..geo.group_in() * geo.in_plane()];
+                    let col: &[f32] = if geo.is_pointwise() {
+                        x
+                    } else {
+                        im2col(geo, x, &mut col);
+                        &col
+                    };
+                    let grad = &grad[g * geo.group_out() * plane..][..geo.group_out() * plane];
+                    let dw = &mut dw[g * geo.group_out() * patch..][..geo.group_out() * patch];
+                    matmul(
+                        MatMut::from_row_major_slice_mut(dw, geo.group_out(), patch),
+                        Accum::Add,
+                        MatRef::from_row_major_slice(grad, geo.group_out(), plane),
+                        MatRef::from_row_major_slice(col, patch, plane).transpose(),
+                        1.0,
+                        Par::Seq,
+                    );
+                }
+                (dw, col)
+            },
+        )
+        .map(|(dw, _)| dw)
+        .reduce(|| vec![0.0; len], add_into)
+}
+
+/// The gradient with respect to the bias: `d out [N, C_out, P] -> d b [C_out]`, summed over
+/// images and pixels.
+pub fn bias_grad([batch, channels, plane]: [usize; 3], grad: &[f32]) -> Vec<f32> {
+    (0..channels)
+        .into_par_iter()
+        .map(|c| {
+            (0..batch)
+                .map(|n| sum(&grad[(n * channels + c) * plane..][..plane]))
+                .sum()
+        })
+        .collect()
+}
+
+fn add_into(mut a: Vec<f32>, b: Vec<f32>) -> Vec<f32> {
+    a.iter_mut().zip(&b).for_each(|(a, b)| *a += b);
+    a
+}
+
+/// Writes one group of one image, `x: [C_in / g, H, W]`, as the matrix `[K, P]` whose column
+/// `p` holds the input patch under output pixel `p` (zeros where it overhangs the border).
+fn im2col(geo: &ConvGeometry, x: &[f32], col: &mut [f32]) {
+    let [kh, kw] = geo.kernel;
+    let [out_h, out_w] = geo.out_size;
+    let width = geo.in_size[1];
+    let rows = col.chunks_exact_mut(out_h * out_w);
+    for (row, col) in rows.enumerate() {
+        let (c, ki, kj) = (row / (kh * kw), row / kw % kh, row % kw);
+        let plane = &x[c * geo.in_plane()..][..geo.in_plane()];
+        let (columns, first_ix) = geo.columns(kj);
+        for (oy, out_row) in col.chunks_exact_mut(out_w).enumerate() {
+            let Some(iy) = geo.input_row(oy, ki) else {
+                out_row.fill(0.0);
+                continue;
+            };
+            let in_row = &plane[iy * width..][..width];
+            out_row[..columns.start].fill(0.0);
+            out_row[columns.end..].fill(0.0);
+            let dst = &mut out_row[columns.clone()];
+            if geo.stride[1] == 1 {
+                dst.copy_from_slice(&in_row[first_ix..][..dst.len()]);
+            } else {
+                let src = in_row[first_ix..].iter().step_by(geo.stride[1]);
+                dst.iter_mut().zip(src).for_each(|(d, s)| *d = *s);
+            }
+        }
+    }
+}
+
+/// The adjoint of [`im2col`]: adds each column of `col: [K, P]` back onto the pixels it was read
+/// from in `dx: [C_in / g, H, W]`.
+fn col2im_add(geo: &ConvGeometry, col: &[f32], dx: &mut [f32]) {
+    let [kh, kw] = geo.kernel;
+    let [out_h, out_w] = geo.out_size;
+    let width = geo.in_size[1];
+    let in_plane = geo.in_plane();
+    vector_arch().dispatch(|| {
+        for (row, col) in col.chunks_exact(out_h * out_w).enumerate() {
+            let (c, ki, kj) = (row / (kh * kw), row / kw % kh, row % kw);
+            let plane = &mut dx[c * in_plane..][..in_plane];
+            let (columns, first_ix) = geo.columns(kj);
+            for (oy, src_row) in col.chunks_exact(out_w).enumerate() {
+                let Some(iy) = geo.input_row(oy, ki) else {
+                    continue;
+                };
+                let in_row = &mut plane[iy * width..][..width];
+                let src = &src_row[columns.clone()];
+                if geo.stride[1] == 1 {
+                    axpy(&mut in_row[first_ix..][..src.len()], 1.0, src);
+                } else {
+                    let dst = in_row[first_ix..].iter_mut().step_by(geo.stride[1]);
+                    dst.zip(src).for_each(|(d, s)| *d += *s);
+                }
+            }
+        }
+    });
+}
+
+/// Depthwise forward: each output plane `co` reads input plane `co / multiplier`.
+fn depthwise_forward(geo: &ConvGeometry, x: &[f32], weight: &[f32], out: &mut [f32]) {
+    let (taps, multiplier) = (
+        geo.kernel[0] * geo.kernel[1],
+        geo.out_channels / geo.in_channels,
+    );
+    let (out_w, width) = (geo.out_size[1], geo.in_size[1]);
+    out.par_chunks_mut(geo.out_plane())
+        .enumerate()
+        .for_each(|(i, out)| {
+            let (n, co) = (i / geo.out_channels, i % geo.out_channels);
+            let plane =
+                &x[(n * geo.in_channels + co / multiplier) * geo.in_plane()..][..geo.in_plane()];
+            let w = &weight[co * taps..][..taps];
+            vector_arch().dispatch(|| {
+                for (oy, out_row) in out.chunks_exact_mut(out_w).enumerate() {
+                    for ki in 0..geo.kernel[0] {
+                        let Some(iy) = geo.input_row(oy, ki) else {
+                            continue;
+                        };
+                        let in_row = &plane[iy * width..][..width];
+                        for kj in 0..geo.kernel[1] {
+                            let (columns, first_ix) = geo.columns(kj);
+                            let tap = w[ki * geo.kernel[1] + kj];
+                            let dst = &mut out_row[columns];
+                            if geo.stride[1] == 1 {
+                                axpy(dst, tap, &in_row[first_ix..]);
+                            } else {
+                                let src = in_row[first_ix..].iter().step_by(geo.stride[1]);
+                                dst.iter_mut().zip(src).for_each(|(d, s)| *d += tap * s);
+                            }
+                        }
+                    }
+                }
+            });
+        });
+}
+
+/// Depthwise input gradient: input plane `ci` gathers from its `multiplier` output planes.
+fn depthwise_input_grad(geo: &ConvGeometry, weight: &[f32], grad: &[f32], dx: &mut [f32]) {
+    let (taps, multiplier) = (
+        geo.kernel[0] * geo.kernel[1],
+        geo.out_channels / geo.in_channels,
+    );
+    let (out_w, width) = (geo.out_size[1], geo.in_size[1]);
+    dx.par_chunks_mut(geo.in_plane())
+        .enumerate()
+        .for_each(|(i, dx)| {
+            let (n, ci) = (i / geo.in_channels, i % geo.in_channels);
+            vector_arch().dispatch(|| {
+                for co in ci * multiplier..(ci + 1) * multiplier {
+                    let grad =
+                        &grad[(n * geo.out_channels + co) * geo.out_plane()..][..geo.out_plane()];
+                    let w = &weight[co * taps..][..taps];
+                    for (oy, grad_row) in grad.chunks_exact(out_w).enumerate() {
+                        for ki in 0..geo.kernel[0] {
+                            let Some(iy) = geo.input_row(oy, ki) else {
+                                continue;
+                            };
+                            let dx_row = &mut dx[iy * width..][..width];
+                            for kj in 0..geo.kernel[1] {
+                                let (columns, first_ix) = geo.columns(kj);
+                                let tap = w[ki * geo.kernel[1] + kj];
+                                let src = &grad_row[columns];
+                                if geo.stride[1] == 1 {
+                                    axpy(&mut dx_row[first_ix..][..src.len()], tap, src);
+                                } else {
+                                    let dst = dx_row[first_ix..].iter_mut().step_by(geo.stride[1]);
+                                    dst.zip(src).for_each(|(d, s)| *d += tap * s);
+                                }
+                            }
+                        }
+                    }
+                }
+            });
+        });
+}
+
+/// Depthwise weight gradient: each output channel's taps, summed over images and pixels.
+fn depthwise_weight_grad(geo: &ConvGeometry, x: &[f32], grad: &[f32]) -> Vec<f32> {
+    let (taps, multiplier) = (
+        geo.kernel[0] * geo.kernel[1],
+        geo.out_channels / geo.in_channels,
+    );
+    let (out_w, width) = (geo.out_size[1], geo.in_size[1]);
+    let mut dw = vec![0.0; geo.out_channels * taps];
+    dw.par_chunks_mut(taps).enumerate().for_each(|(co, dw)| {
+        vector_arch().dispatch(|| {
+            for n in 0..geo.batch {
+                let plane = &x[(n * geo.in_channels + co / multiplier) * geo.in_plane()..]
+                    [..geo.in_plane()];
+                let grad =
+                    &grad[(n * geo.out_channels + co) * geo.out_plane()..][..geo.out_plane()];
+                for (oy, grad_row) in grad.chunks_exact(out_w).enumerate() {
+                    for ki in 0..geo.kernel[0] {
+                        let Some(iy) = geo.input_row(oy, ki) else {
+                            continue;
+                        };
+                        let in_row = &plane[iy * width..][..width];
+                        for kj in 0..geo.kernel[1] {
+                            let (columns, first_ix) = geo.columns(kj);
+                            let src = &grad_row[columns];
+                            dw[ki * geo.kernel[1] + kj] += if geo.stride[1] == 1 {
+                                dot(src, &in_row[first_ix..][..src.len()])
+                            } else {
+                                let xs = in_row[first_ix..].iter().step_by(geo.stride[1]);
+                                src.iter().zip(xs).map(|(g, x)| g * x).sum()
+                            };
+                        }
+                    }
+                }
+            }
+        });
+    });
+    dw
+}
+
+/// Eight independent partial sums, which the compiler keeps in one vector register.
+#[inline(always)]
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut lanes = [0.0f32; 8];
+    let (a8, b8) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = a8
+        .remainder()
+        .iter()
+        .zip(b8.remainder())
+        .map(|(p, q)| p * q)
+        .sum();
+    for (p, q) in a8.zip(b8) {
+        for i in 0..8 {
+            lanes[i] += p[i] * q[i];
+        }
+    }
+    lanes.iter().sum::<f32>() + tail
+}
+
+#[inline(always)]
+fn sum(a: &[f32]) -> f32 {
+    let mut lanes = [0.0f32; 8];
+    let a8 = a.chunks_exact(8);
+    let tail: f32 = a8.remainder().iter().sum();
+    for p in a8 {
+        for i in 0..8 {
+            lanes[i] += p[i];
+        }
+    }
+    lanes.iter().sum::<f32>() + tail
+}
+
+/// `dst[i] += a · src[i]` over the shorter of the two; vectorised by the compiler inside
+/// [`vector_arch`]'s dispatch.
+#[inline(always)]
+fn axpy(dst: &mut [f32], a: f32, src: &[f32]) {
+    dst.iter_mut().zip(src).for_each(|(d, s)| *d += a * s);
+}

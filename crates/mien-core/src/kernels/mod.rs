@@ -1,0 +1,186 @@
+//! mien's own CPU kernels inside burn, for training as well as inference.
+//!
+//! burn-flex's convolutions are general, and their backward passes are built from other
+//! operations (transposed convolutions, convolutions with swapped axes), which makes training
+//! a small CNN several times slower than PyTorch on the same cores. This module gives burn a
+//! second implementation of the operations mien's backbones spend their time on, through burn's
+//! backend extension mechanism:
+//!
+//! - burn-flex (the CPU) runs mien's kernels: im2col + GEMM (`faer`) per image for ordinary and
+//!   grouped convolutions, direct vectorised loops for depthwise ones, and hand-written input,
+//!   weight and bias gradients, with the batch spread over every core (rayon);
+//! - `Autodiff<B>` records a backward step that calls those gradient kernels;
+//! - every other backend (wgpu, CUDA) keeps burn's own operations.
+//!
+//! Backbones call [`conv2d`] (or [`conv2d_layer`] with a burn [`Conv2d`] module, whose parameter
+//! names and layout stay burn's, so every saved model loads unchanged). `MIEN_KERNELS=burn` sends
+//! the same calls to burn's own operations instead, for tests and side-by-side benchmarks.
+//!
+//! ```
+//! use burn::nn::conv::Conv2dConfig;
+//! use burn::tensor::{Distribution, Tensor};
+//!
+//! let device = mien_core::device::cpu();
+//! let conv = Conv2dConfig::new([1, 8], [3, 3]).init(&device);
+//! let x = Tensor::<4>::random([2, 1, 48, 48], Distribution::Default, &device);
+//! let fast = mien_core::kernels::conv2d_layer(&conv, x.clone());
+//! let burn = conv.forward(x);
+//! fast.into_data().assert_approx_eq::<f32>(&burn.into_data(), Default::default());
+//! ```
+
+mod conv;
+#[cfg(feature = "flex")]
+mod extension;
+#[cfg(test)]
+mod tests;
+
+use std::cell::Cell;
+use std::str::FromStr;
+use std::sync::OnceLock;
+
+use burn::nn::PaddingConfig2d;
+use burn::nn::conv::Conv2d;
+use burn::tensor::ops::ConvOptions;
+use burn::tensor::{Device, Tensor};
+
+use crate::Error;
+
+/// The environment variable that picks the kernels: `mien` (default) or `burn`.
+pub const KERNELS_ENV: &str = "MIEN_KERNELS";
+
+/// Which implementation runs the operations of this module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Kernels {
+    /// mien's kernels on the CPU; burn's operations on other backends.
+    #[default]
+    Mien,
+    /// burn's own operations everywhere.
+    Burn,
+}
+
+impl FromStr for Kernels {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self, Error> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "" | "mien" => Ok(Kernels::Mien),
+            "burn" => Ok(Kernels::Burn),
+            other => Err(Error::InvalidSetting {
+                variable: KERNELS_ENV,
+                value: other.to_string(),
+                expected: "`mien` (default) or `burn`",
+            }),
+        }
+    }
+}
+
+thread_local! {
+    static SCOPED: Cell<Option<Kernels>> = const { Cell::new(None) };
+}
+
+impl Kernels {
+    /// The kernels in force on this thread: the innermost [`Kernels::scope`], else
+    /// `MIEN_KERNELS` (read once per process; a value it cannot parse is reported on standard
+    /// error once and mien's kernels are used).
+    pub fn current() -> Kernels {
+        static FROM_ENV: OnceLock<Kernels> = OnceLock::new();
+        SCOPED.get().unwrap_or_else(|| {
+            *FROM_ENV.get_or_init(|| match std::env::var(KERNELS_ENV) {
+                Ok(value) => value.parse().unwrap_or_else(|e| {
+                    eprintln!("warning: {e}; using mien's kernels");
+                    Kernels::Mien
+                }),
+                Err(_) => Kernels::Mien,
+            })
+        })
+    }
+
+    /// Runs `f` with these kernels on the current thread (the operations called from it, not
+    /// threads it starts), then restores the previous choice.
+    pub fn scope<R>(self, f: impl FnOnce() -> R) -> R {
+        struct Restore(Option<Kernels>);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                SCOPED.set(self.0);
+            }
+        }
+        let _restore = Restore(SCOPED.replace(Some(self)));
+        f()
+    }
+}
+
+/// 2-D convolution, as [`burn::tensor::module::conv2d`]:
+/// `x: [N, C_in, H, W]`, `weight: [C_out, C_in / groups, KH, KW]`, `bias: [C_out]`
+/// `-> [N, C_out, out_h, out_w]`, differentiable on an autodiff device.
+pub fn conv2d(
+    x: Tensor<4>,
+    weight: Tensor<4>,
+    bias: Option<Tensor<1>>,
+    options: ConvOptions<2>,
+) -> Tensor<4> {
+    #[cfg(feature = "flex")]
+    if runs_mien_kernels(&x.device()) {
+        use burn::backend::Dispatch;
+        use extension::KernelOps;
+        let (x, weight) = (x.into_dispatch(), weight.into_dispatch());
+        return Tensor::from_dispatch(match bias {
+            Some(bias) => <Dispatch as KernelOps>::mien_conv2d_biased(
+                x,
+                weight,
+                bias.into_dispatch(),
+                options,
+            ),
+            None => <Dispatch as KernelOps>::mien_conv2d(x, weight, options),
+        });
+    }
+    burn::tensor::module::conv2d(x, weight, bias, options)
+}
+
+/// Whether an operation on `device` runs mien's kernels: burn-flex, with or without autodiff,
+/// unless [`Kernels::Burn`] is in force.
+pub fn runs_mien_kernels(device: &Device) -> bool {
+    #[cfg(feature = "flex")]
+    if Kernels::current() == Kernels::Mien {
+        use burn::backend::DispatchDevice;
+        return matches!(
+            device.as_dispatch().clone().inner(),
+            DispatchDevice::Flex(_)
+        );
+    }
+    let _ = device;
+    false
+}
+
+/// A burn [`Conv2d`] module applied to `x: [N, C_in, H, W]` through [`conv2d`]; the same result
+/// as `conv.forward(x)`.
+pub fn conv2d_layer(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+    let [_, _, height, width] = x.dims();
+    let padding = match conv.padding {
+        PaddingConfig2d::Valid => [(0, 0); 2],
+        PaddingConfig2d::Explicit(top, left, bottom, right) => [(top, bottom), (left, right)],
+        PaddingConfig2d::Same => [
+            same_padding(height, conv.kernel_size[0], conv.stride[0]),
+            same_padding(width, conv.kernel_size[1], conv.stride[1]),
+        ],
+    };
+    let options = ConvOptions::new_with_padding(conv.stride, padding, conv.dilation, conv.groups);
+    conv2d(
+        x,
+        conv.weight.val(),
+        conv.bias.as_ref().map(|b| b.val()),
+        options,
+    )
+}
+
+/// "Same" padding exactly as burn's `Conv2d` computes it (TensorFlow's rule, which burn applies
+/// without dilation): the output has `⌈size / stride⌉` pixels, and an odd total puts the extra
+/// pixel at the end.
+fn same_padding(size: usize, kernel: usize, stride: usize) -> (usize, usize) {
+    let out = size.div_ceil(stride);
+    let total = if out > 0 {
+        ((out - 1) * stride + kernel).saturating_sub(size)
+    } else {
+        0
+    };
+    (total / 2, total - total / 2)
+}

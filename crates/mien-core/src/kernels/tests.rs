@@ -1,0 +1,307 @@
+//! mien's kernels against burn's own operations: forward values and every gradient, over random
+//! shapes, strides, paddings, dilations and groups; and the gradients against finite differences.
+
+use burn::nn::PaddingConfig2d;
+use burn::nn::conv::Conv2dConfig;
+use burn::tensor::ops::ConvOptions;
+use burn::tensor::{Device, Tensor, TensorData};
+use proptest::prelude::*;
+
+use super::conv::ConvGeometry;
+use super::{Kernels, conv2d, conv2d_layer};
+use crate::device::cpu;
+
+/// One convolution to compare: shapes, options and the seed of its values.
+#[derive(Debug, Clone)]
+struct Case {
+    batch: usize,
+    groups: usize,
+    group_in: usize,
+    out_channels: usize,
+    size: [usize; 2],
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    dilation: [usize; 2],
+    padding: [(usize, usize); 2],
+    bias: bool,
+    seed: u64,
+}
+
+impl Case {
+    fn options(&self) -> ConvOptions<2> {
+        ConvOptions::new_with_padding(self.stride, self.padding, self.dilation, self.groups)
+    }
+
+    fn x_shape(&self) -> [usize; 4] {
+        let [h, w] = self.size;
+        [self.batch, self.groups * self.group_in, h, w]
+    }
+
+    fn weight_shape(&self) -> [usize; 4] {
+        let [kh, kw] = self.kernel;
+        [self.out_channels, self.group_in, kh, kw]
+    }
+
+    fn geometry(&self) -> Option<ConvGeometry> {
+        ConvGeometry::new(
+            self.x_shape(),
+            self.weight_shape(),
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.groups,
+        )
+    }
+}
+
+fn case() -> impl Strategy<Value = Case> {
+    (
+        (
+            1usize..=3,
+            1usize..=3,
+            1usize..=3,
+            1usize..=3,
+            any::<bool>(),
+        ),
+        (
+            [1usize..=4, 1usize..=4],
+            [1usize..=3, 1usize..=3],
+            [1usize..=2, 1usize..=2],
+        ),
+        (
+            [(0usize..=2, 0usize..=2), (0usize..=2, 0usize..=2)],
+            [1usize..=11, 1usize..=11],
+        ),
+        (any::<bool>(), any::<u64>()),
+    )
+        .prop_map(
+            |(
+                (batch, groups, group_in, per_group_out, depthwise),
+                (kernel, stride, dilation),
+                (padding, extra),
+                (bias, seed),
+            )| {
+                // Depthwise: one input channel per group, `per_group_out` outputs each.
+                let (groups, group_in) = if depthwise {
+                    (groups + group_in, 1)
+                } else {
+                    (groups, group_in)
+                };
+                // Big enough for at least one output pixel.
+                let size = [0, 1].map(|i| dilation[i] * (kernel[i] - 1) + extra[i]);
+                Case {
+                    batch,
+                    groups,
+                    group_in,
+                    out_channels: groups * per_group_out,
+                    size,
+                    kernel,
+                    stride,
+                    dilation,
+                    padding,
+                    bias,
+                    seed,
+                }
+            },
+        )
+}
+
+/// Reproducible values in [-1, 1) from a seed (SplitMix64).
+fn values(len: usize, seed: u64) -> Vec<f32> {
+    let mut state = seed;
+    (0..len)
+        .map(|_| {
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            ((z ^ (z >> 31)) >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+        })
+        .collect()
+}
+
+fn tensor<const D: usize>(shape: [usize; D], seed: u64, device: &Device) -> Tensor<D> {
+    let len = shape.iter().product();
+    Tensor::from_data(TensorData::new(values(len, seed), shape), device)
+}
+
+/// The output, and the gradients of `sum(out · r)` for a fixed random `r` with respect to the
+/// input, the weight and the bias, computed by `kernels`.
+fn run(case: &Case, kernels: Kernels) -> [Vec<f32>; 4] {
+    let device = cpu().autodiff();
+    let x = tensor(case.x_shape(), case.seed, &device).require_grad();
+    let weight = tensor(case.weight_shape(), case.seed ^ 1, &device).require_grad();
+    let bias = case
+        .bias
+        .then(|| tensor([case.out_channels], case.seed ^ 2, &device).require_grad());
+    let out = kernels.scope(|| conv2d(x.clone(), weight.clone(), bias.clone(), case.options()));
+    let r = tensor(out.dims(), case.seed ^ 3, &device);
+    let grads = (out.clone() * r).sum().backward();
+    let read = |t: Option<Tensor<4>>| {
+        t.map_or_else(Vec::new, |t| t.into_data().try_to_vec::<f32>().unwrap())
+    };
+    [
+        read(Some(out.inner())),
+        read(x.grad(&grads)),
+        read(weight.grad(&grads)),
+        bias.and_then(|b| b.grad(&grads))
+            .map_or_else(Vec::new, |b| b.into_data().try_to_vec::<f32>().unwrap()),
+    ]
+}
+
+/// `max |a − b| ≤ 1e-4 · max(1, max |b|)`.
+fn assert_close(what: &str, a: &[f32], b: &[f32]) -> Result<(), TestCaseError> {
+    prop_assert_eq!(a.len(), b.len(), "{} lengths", what);
+    let scale = b.iter().fold(1.0f32, |m, v| m.max(v.abs()));
+    let worst = a
+        .iter()
+        .zip(b)
+        .fold(0.0f32, |m, (p, q)| m.max((p - q).abs()));
+    prop_assert!(
+        worst <= 1e-4 * scale,
+        "{what}: max difference {worst} (scale {scale})"
+    );
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(96))]
+
+    #[test]
+    fn forward_and_every_gradient_equal_burns(case in case()) {
+        prop_assume!(case.geometry().is_some());
+        let mien = run(&case, Kernels::Mien);
+        let burn = run(&case, Kernels::Burn);
+        for (i, what) in ["output", "input gradient", "weight gradient", "bias gradient"].iter().enumerate() {
+            assert_close(what, &mien[i], &burn[i])?;
+        }
+    }
+}
+
+/// `sum(conv(x, w) · r)` is linear in `x` and in `w`, so a central difference is exact up to
+/// rounding: every gradient entry is checked against one.
+#[test]
+fn gradients_equal_finite_differences() {
+    let case = Case {
+        batch: 2,
+        groups: 2,
+        group_in: 2,
+        out_channels: 4,
+        size: [5, 6],
+        kernel: [3, 2],
+        stride: [2, 1],
+        dilation: [1, 2],
+        padding: [(1, 0), (2, 1)],
+        bias: true,
+        seed: 7,
+    };
+    let device = cpu();
+    let loss = |x: &[f32], w: &[f32], b: &[f32]| -> f64 {
+        let t = |v: &[f32], shape: Vec<usize>| {
+            Tensor::<4>::from_data(TensorData::new(v.to_vec(), shape), &device)
+        };
+        let bias = Tensor::<1>::from_data(TensorData::new(b.to_vec(), [b.len()]), &device);
+        let out = Kernels::Mien.scope(|| {
+            conv2d(
+                t(x, case.x_shape().to_vec()),
+                t(w, case.weight_shape().to_vec()),
+                Some(bias),
+                case.options(),
+            )
+        });
+        let r = tensor(out.dims(), case.seed ^ 3, &device);
+        let products: Vec<f32> = (out * r).into_data().try_to_vec::<f32>().unwrap();
+        products.iter().map(|&v| f64::from(v)).sum()
+    };
+    let [_, dx, dw, db] = run(&case, Kernels::Mien);
+    let mut inputs = [
+        values(case.x_shape().iter().product(), case.seed),
+        values(case.weight_shape().iter().product(), case.seed ^ 1),
+        values(case.out_channels, case.seed ^ 2),
+    ];
+    for (which, analytic) in [dx, dw, db].iter().enumerate() {
+        for i in 0..analytic.len() {
+            let eps = 0.5;
+            let original = inputs[which][i];
+            inputs[which][i] = original + eps;
+            let up = loss(&inputs[0], &inputs[1], &inputs[2]);
+            inputs[which][i] = original - eps;
+            let down = loss(&inputs[0], &inputs[1], &inputs[2]);
+            inputs[which][i] = original;
+            let numeric = (up - down) / (2.0 * f64::from(eps));
+            assert!(
+                (numeric - f64::from(analytic[i])).abs() < 1e-3,
+                "gradient {which}[{i}]: analytic {} numeric {numeric}",
+                analytic[i]
+            );
+        }
+    }
+}
+
+/// A module with "same" padding at stride 2 pads asymmetrically; `conv2d_layer` must pad as
+/// burn's own `Conv2d::forward` does.
+#[test]
+fn conv2d_layer_matches_the_module_for_every_padding() {
+    let device = cpu();
+    for (padding, stride, groups) in [
+        (PaddingConfig2d::Same, 2, 1),
+        (PaddingConfig2d::Same, 1, 4),
+        (PaddingConfig2d::Valid, 1, 1),
+        (PaddingConfig2d::Explicit(1, 0, 2, 1), 2, 2),
+    ] {
+        let conv = Conv2dConfig::new([4, 8], [3, 3])
+            .with_padding(padding.clone())
+            .with_stride([stride, stride])
+            .with_groups(groups)
+            .init(&device);
+        let x = tensor([2, 4, 9, 10], 11, &device);
+        let ours: Vec<f32> = Kernels::Mien
+            .scope(|| conv2d_layer(&conv, x.clone()))
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
+        let burns: Vec<f32> = conv.forward(x).into_data().try_to_vec::<f32>().unwrap();
+        assert_eq!(ours.len(), burns.len(), "{padding:?} stride {stride}");
+        let worst = ours
+            .iter()
+            .zip(&burns)
+            .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
+        assert!(worst < 1e-5, "{padding:?} stride {stride}: {worst}");
+    }
+}
+
+#[test]
+fn geometry_rejects_shapes_that_do_not_fit() {
+    let ok = ConvGeometry::new([1, 4, 8, 8], [6, 2, 3, 3], [1, 1], [(0, 0); 2], [1, 1], 2).unwrap();
+    assert_eq!(ok.out_shape(), [1, 6, 6, 6]);
+    // Input channels not groups × weight's channels.
+    assert!(
+        ConvGeometry::new([1, 4, 8, 8], [6, 3, 3, 3], [1, 1], [(0, 0); 2], [1, 1], 2).is_none()
+    );
+    // Output channels not a multiple of groups.
+    assert!(
+        ConvGeometry::new([1, 4, 8, 8], [5, 2, 3, 3], [1, 1], [(0, 0); 2], [1, 1], 2).is_none()
+    );
+    // Kernel larger than the padded image.
+    assert!(
+        ConvGeometry::new([1, 1, 2, 8], [1, 1, 3, 3], [1, 1], [(0, 0); 2], [1, 1], 1).is_none()
+    );
+    // Zero stride.
+    assert!(
+        ConvGeometry::new([1, 1, 8, 8], [1, 1, 3, 3], [0, 1], [(0, 0); 2], [1, 1], 1).is_none()
+    );
+}
+
+#[test]
+fn the_kernel_switch_parses_and_scopes() {
+    assert_eq!("burn".parse::<Kernels>().unwrap(), Kernels::Burn);
+    assert_eq!(" MIEN ".parse::<Kernels>().unwrap(), Kernels::Mien);
+    assert!("onednn".parse::<Kernels>().is_err());
+    let outer = Kernels::current();
+    Kernels::Burn.scope(|| {
+        assert_eq!(Kernels::current(), Kernels::Burn);
+        Kernels::Mien.scope(|| assert_eq!(Kernels::current(), Kernels::Mien));
+        assert_eq!(Kernels::current(), Kernels::Burn);
+    });
+    assert_eq!(Kernels::current(), outer);
+}
