@@ -39,6 +39,82 @@ def baseline_cnn(num_classes: int = 7, dropout: float = 0.25) -> nn.Sequential:
     )
 
 
+class SeparableConvBn(nn.Module):
+    """Depthwise 3x3 ("same") then pointwise 1x1, both without bias, then batch norm."""
+
+    def __init__(self, c_in: int, c_out: int):
+        super().__init__()
+        self.depthwise = nn.Conv2d(c_in, c_in, 3, padding=1, groups=c_in, bias=False)
+        self.pointwise = nn.Conv2d(c_in, c_out, 1, bias=False)
+        self.norm = nn.BatchNorm2d(c_out)
+
+    def forward(self, x):
+        return self.norm(self.pointwise(self.depthwise(x)))
+
+
+class XceptionModule(nn.Module):
+    """mien's `XceptionModule`: two separable convolutions and a strided max pool, plus a
+    strided 1x1 shortcut."""
+
+    def __init__(self, c_in: int, c_out: int):
+        super().__init__()
+        self.shortcut = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride=2, bias=False),
+                                      nn.BatchNorm2d(c_out))
+        self.separable1 = SeparableConvBn(c_in, c_out)
+        self.separable2 = SeparableConvBn(c_out, c_out)
+        self.pool = nn.MaxPool2d(3, stride=2, padding=1)
+
+    def forward(self, x):
+        residual = self.shortcut(x)
+        x = torch.relu(self.separable1(x))
+        return self.pool(self.separable2(x)) + residual
+
+
+def mini_xception(num_classes: int = 7, stem: int = 16, modules=(32, 64, 128, 256)) -> nn.Module:
+    """mien's `MiniXceptionConfig` (defaults: the wide network of the bundled default model)."""
+    layers = [nn.Conv2d(1, stem, 3, bias=False), nn.BatchNorm2d(stem), nn.ReLU(),
+              nn.Conv2d(stem, stem, 3, bias=False), nn.BatchNorm2d(stem), nn.ReLU()]
+    channels = stem
+    for c in modules:
+        layers.append(XceptionModule(channels, c))
+        channels = c
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(channels, num_classes)]
+    return nn.Sequential(*layers)
+
+
+class BasicBlock(nn.Module):
+    def __init__(self, c_in: int, c_out: int, stride: int):
+        super().__init__()
+        self.conv1 = nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, bias=False)
+        self.norm1 = nn.BatchNorm2d(c_out)
+        self.conv2 = nn.Conv2d(c_out, c_out, 3, padding=1, bias=False)
+        self.norm2 = nn.BatchNorm2d(c_out)
+        self.downsample = None
+        if stride != 1 or c_in != c_out:
+            self.downsample = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride=stride, bias=False),
+                                            nn.BatchNorm2d(c_out))
+
+    def forward(self, x):
+        identity = x if self.downsample is None else self.downsample(x)
+        out = torch.relu(self.norm1(self.conv1(x)))
+        return torch.relu(self.norm2(self.conv2(out)) + identity)
+
+
+def resnet18(num_classes: int = 7) -> nn.Module:
+    """mien's `ResNet18Config::new()`: a 3x3 stride-1 stem, no max pool, stages 64-512."""
+    layers = [nn.Conv2d(1, 64, 3, padding=1, bias=False), nn.BatchNorm2d(64), nn.ReLU()]
+    channels = 64
+    for i, c in enumerate((64, 128, 256, 512)):
+        stride = 1 if i == 0 else 2
+        layers += [BasicBlock(channels, c, stride), BasicBlock(c, c, 1)]
+        channels = c
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(channels, num_classes)]
+    return nn.Sequential(*layers)
+
+
+MODELS = {"baseline_cnn": baseline_cnn, "mini_xception_wide": mini_xception, "resnet18": resnet18}
+
+
 def median_seconds(step, warmup: int, runs: int) -> float:
     for _ in range(warmup):
         step()
@@ -83,6 +159,8 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--channels-last", action="store_true")
+    parser.add_argument("--model", choices=sorted(MODELS), default="baseline_cnn",
+                        help="the network, built as mien builds it (benches/training.rs)")
     parser.add_argument("--layers", action="store_true",
                         help="time single layers instead, like benches/layers.rs")
     args = parser.parse_args()
@@ -91,7 +169,7 @@ def main() -> None:
     if args.layers:
         return time_layers(args)
 
-    model = baseline_cnn()
+    model = MODELS[args.model]()
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     images = torch.rand(args.batch, 1, 48, 48)
     labels = torch.randint(0, 7, (args.batch,))
@@ -120,7 +198,8 @@ def main() -> None:
 
     train_s = median_seconds(train, warmup=3, runs=args.runs)
     print(json.dumps({
-        "torch": torch.__version__, "threads": args.threads, "channels_last": args.channels_last,
+        "torch": torch.__version__, "model": args.model, "threads": args.threads,
+        "channels_last": args.channels_last,
         "trainable_params": trainable, "batch": args.batch,
         "infer_img_per_s": round(args.batch / infer_s, 1),
         "train_img_per_s": round(args.batch / train_s, 1),

@@ -11,6 +11,7 @@ use burn::store::{ModuleSnapshot, SafetensorsStore};
 use burn::tensor::activation::sigmoid;
 use image::GrayImage;
 use image::imageops::FilterType;
+use mien_core::kernels::{conv2d_layer, max_pool2d_layer};
 use mien_core::native::{self, Map};
 use rayon::prelude::*;
 
@@ -53,13 +54,15 @@ impl EyeStateNet {
 
     /// Logit of "open": `[N, 1, 24, 24]` (values in `[0, 1]`) → `[N]`.
     pub fn forward(&self, patches: Tensor<4>) -> Tensor<1> {
-        let x = self
-            .pool
-            .forward(self.activation.forward(self.conv1.forward(patches)));
-        let x = self
-            .pool
-            .forward(self.activation.forward(self.conv2.forward(x)));
-        let x = self.activation.forward(self.conv3.forward(x));
+        let x = max_pool2d_layer(
+            &self.pool,
+            self.activation.forward(conv2d_layer(&self.conv1, patches)),
+        );
+        let x = max_pool2d_layer(
+            &self.pool,
+            self.activation.forward(conv2d_layer(&self.conv2, x)),
+        );
+        let x = self.activation.forward(conv2d_layer(&self.conv3, x));
         let x = self.global.forward(x).flatten::<2>(1, 3);
         self.head.forward(x).flatten::<1>(0, 1)
     }

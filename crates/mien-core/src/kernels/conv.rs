@@ -19,6 +19,7 @@ use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef, Par};
 use rayon::prelude::*;
 
+use super::lanes::{dot, sum};
 use crate::native::vector_arch;
 
 /// Everything about one convolution call that the kernels need, derived once from the
@@ -90,6 +91,22 @@ impl ConvGeometry {
         })
     }
 
+    /// A geometry with no pixels, whose kernels return empty tensors.
+    pub fn empty(channels: usize) -> Self {
+        Self {
+            batch: 0,
+            in_channels: channels,
+            in_size: [0, 0],
+            out_channels: channels,
+            kernel: [1, 1],
+            stride: [1, 1],
+            dilation: [1, 1],
+            padding: [0, 0],
+            groups: channels.max(1),
+            out_size: [0, 0],
+        }
+    }
+
     /// Shape of the output, `[N, C_out, out_h, out_w]`.
     pub fn out_shape(&self) -> [usize; 4] {
         [
@@ -122,11 +139,11 @@ impl ConvGeometry {
             && self.out_size == self.in_size
     }
 
-    fn in_plane(&self) -> usize {
+    pub(super) fn in_plane(&self) -> usize {
         self.in_size[0] * self.in_size[1]
     }
 
-    fn out_plane(&self) -> usize {
+    pub(super) fn out_plane(&self) -> usize {
         self.out_size[0] * self.out_size[1]
     }
 
@@ -144,7 +161,7 @@ impl ConvGeometry {
     }
 
     /// The input row read by output row `oy` through kernel row `ki`, if inside the image.
-    fn input_row(&self, oy: usize, ki: usize) -> Option<usize> {
+    pub(super) fn input_row(&self, oy: usize, ki: usize) -> Option<usize> {
         (oy * self.stride[0] + ki * self.dilation[0])
             .checked_sub(self.padding[0])
             .filter(|&iy| iy < self.in_size[0])
@@ -152,7 +169,7 @@ impl ConvGeometry {
 
     /// The output columns whose input column through kernel column `kj` lies inside the image,
     /// and the input column of the first of them (`0..0` and 0 when there are none).
-    fn columns(&self, kj: usize) -> (Range<usize>, usize) {
+    pub(super) fn columns(&self, kj: usize) -> (Range<usize>, usize) {
         let (stride, width, pad) = (self.stride[1], self.in_size[1], self.padding[1]);
         let offset = kj * self.dilation[1];
         // ox · stride + offset − pad must lie in [0, width).
@@ -181,9 +198,8 @@ pub fn forward(geo: &ConvGeometry, x: &[f32], weight: &[f32], bias: Option<&[f32
         let col_len = if geo.is_pointwise() { 0 } else { patch * plane };
         out.par_chunks_mut(geo.out_channels * plane)
             .zip(x.par_chunks(geo.in_channels * geo.in_plane()))
-            .for_each_init(
-                || vec![0.0; col_len],
-                |col, (out, x)| {
+            .for_each(|(out, x)| {
+                with_scratch(col_len, |col| {
                     for g in 0..geo.groups {
                         let x = &x[g * geo.group_in() * geo.in_plane()..]
                             [..geo.group_in() * geo.in_plane()];
@@ -205,8 +221,8 @@ pub fn forward(geo: &ConvGeometry, x: &[f32], weight: &[f32], bias: Option<&[f32
                             Par::Seq,
                         );
                     }
-                },
-            );
+                })
+            });
     }
     if let Some(bias) = bias {
         let plane = geo.out_plane();
@@ -235,9 +251,8 @@ pub fn input_grad(geo: &ConvGeometry, weight: &[f32], grad: &[f32]) -> Vec<f32> 
     let col_len = if geo.is_pointwise() { 0 } else { patch * plane };
     dx.par_chunks_mut(geo.in_channels * geo.in_plane())
         .zip(grad.par_chunks(geo.out_channels * plane))
-        .for_each_init(
-            || vec![0.0; col_len],
-            |col, (dx, grad)| {
+        .for_each(|(dx, grad)| {
+            with_scratch(col_len, |col| {
                 for g in 0..geo.groups {
                     let dx = &mut dx[g * geo.group_in() * geo.in_plane()..]
                         [..geo.group_in() * geo.in_plane()];
@@ -254,8 +269,8 @@ pub fn input_grad(geo: &ConvGeometry, weight: &[f32], grad: &[f32]) -> Vec<f32> 
                         col2im_add(geo, col, dx);
                     }
                 }
-            },
-        );
+            })
+        });
     dx
 }
 
@@ -274,32 +289,33 @@ pub fn weight_grad(geo: &ConvGeometry, x: &[f32], grad: &[f32]) -> Vec<f32> {
     x.par_chunks(geo.in_channels * geo.in_plane())
         .zip(grad.par_chunks(geo.out_channels * plane))
         .fold(
-            || (vec![0.0; len], vec![0.0; col_len]),
-            |(mut dw, mut col), (x, grad)| {
-                for g in 0..geo.groups {
-                    let x = &x[g * geo.group_in() * geo.in_plane()..]
-                        [..geo.group_in() * geo.in_plane()];
-                    let col: &[f32] = if geo.is_pointwise() {
-                        x
-                    } else {
-                        im2col(geo, x, &mut col);
-                        &col
-                    };
-                    let grad = &grad[g * geo.group_out() * plane..][..geo.group_out() * plane];
-                    let dw = &mut dw[g * geo.group_out() * patch..][..geo.group_out() * patch];
-                    matmul(
-                        MatMut::from_row_major_slice_mut(dw, geo.group_out(), patch),
-                        Accum::Add,
-                        MatRef::from_row_major_slice(grad, geo.group_out(), plane),
-                        MatRef::from_row_major_slice(col, patch, plane).transpose(),
-                        1.0,
-                        Par::Seq,
-                    );
-                }
-                (dw, col)
+            || vec![0.0; len],
+            |mut dw, (x, grad)| {
+                with_scratch(col_len, |col| {
+                    for g in 0..geo.groups {
+                        let x = &x[g * geo.group_in() * geo.in_plane()..]
+                            [..geo.group_in() * geo.in_plane()];
+                        let col: &[f32] = if geo.is_pointwise() {
+                            x
+                        } else {
+                            im2col(geo, x, col);
+                            col
+                        };
+                        let grad = &grad[g * geo.group_out() * plane..][..geo.group_out() * plane];
+                        let dw = &mut dw[g * geo.group_out() * patch..][..geo.group_out() * patch];
+                        matmul(
+                            MatMut::from_row_major_slice_mut(dw, geo.group_out(), patch),
+                            Accum::Add,
+                            MatRef::from_row_major_slice(grad, geo.group_out(), plane),
+                            MatRef::from_row_major_slice(col, patch, plane).transpose(),
+                            1.0,
+                            Par::Seq,
+                        );
+                    }
+                });
+                dw
             },
         )
-        .map(|(dw, _)| dw)
         .reduce(|| vec![0.0; len], add_into)
 }
 
@@ -314,6 +330,24 @@ pub fn bias_grad([batch, channels, plane]: [usize; 3], grad: &[f32]) -> Vec<f32>
                 .sum()
         })
         .collect()
+}
+
+thread_local! {
+    /// Each thread's im2col buffer, kept between calls: a fresh multi-megabyte allocation per
+    /// image costs page faults that rival the matrix product.
+    static SCRATCH: std::cell::Cell<Vec<f32>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// Runs `f` on this thread's scratch buffer of `len` values (contents unspecified).
+fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
+    // Taken out and put back, so a nested call gets a buffer of its own instead of a panic.
+    let mut buffer = SCRATCH.take();
+    if buffer.len() < len {
+        buffer.resize(len, 0.0);
+    }
+    let result = f(&mut buffer[..len]);
+    SCRATCH.set(buffer);
+    result
 }
 
 fn add_into(mut a: Vec<f32>, b: Vec<f32>) -> Vec<f32> {
@@ -358,26 +392,29 @@ fn col2im_add(geo: &ConvGeometry, col: &[f32], dx: &mut [f32]) {
     let [out_h, out_w] = geo.out_size;
     let width = geo.in_size[1];
     let in_plane = geo.in_plane();
-    vector_arch().dispatch(|| {
-        for (row, col) in col.chunks_exact(out_h * out_w).enumerate() {
-            let (c, ki, kj) = (row / (kh * kw), row / kw % kh, row % kw);
-            let plane = &mut dx[c * in_plane..][..in_plane];
-            let (columns, first_ix) = geo.columns(kj);
-            for (oy, src_row) in col.chunks_exact(out_w).enumerate() {
-                let Some(iy) = geo.input_row(oy, ki) else {
-                    continue;
-                };
-                let in_row = &mut plane[iy * width..][..width];
-                let src = &src_row[columns.clone()];
-                if geo.stride[1] == 1 {
-                    axpy(&mut in_row[first_ix..][..src.len()], 1.0, src);
-                } else {
-                    let dst = in_row[first_ix..].iter_mut().step_by(geo.stride[1]);
-                    dst.zip(src).for_each(|(d, s)| *d += *s);
+    vector_arch().dispatch(
+        #[inline(always)]
+        || {
+            for (row, col) in col.chunks_exact(out_h * out_w).enumerate() {
+                let (c, ki, kj) = (row / (kh * kw), row / kw % kh, row % kw);
+                let plane = &mut dx[c * in_plane..][..in_plane];
+                let (columns, first_ix) = geo.columns(kj);
+                for (oy, src_row) in col.chunks_exact(out_w).enumerate() {
+                    let Some(iy) = geo.input_row(oy, ki) else {
+                        continue;
+                    };
+                    let in_row = &mut plane[iy * width..][..width];
+                    let src = &src_row[columns.clone()];
+                    if geo.stride[1] == 1 {
+                        axpy(&mut in_row[first_ix..][..src.len()], 1.0, src);
+                    } else {
+                        let dst = in_row[first_ix..].iter_mut().step_by(geo.stride[1]);
+                        dst.zip(src).for_each(|(d, s)| *d += *s);
+                    }
                 }
             }
-        }
-    });
+        },
+    );
 }
 
 /// Depthwise forward: each output plane `co` reads input plane `co / multiplier`.
@@ -394,27 +431,30 @@ fn depthwise_forward(geo: &ConvGeometry, x: &[f32], weight: &[f32], out: &mut [f
             let plane =
                 &x[(n * geo.in_channels + co / multiplier) * geo.in_plane()..][..geo.in_plane()];
             let w = &weight[co * taps..][..taps];
-            vector_arch().dispatch(|| {
-                for (oy, out_row) in out.chunks_exact_mut(out_w).enumerate() {
-                    for ki in 0..geo.kernel[0] {
-                        let Some(iy) = geo.input_row(oy, ki) else {
-                            continue;
-                        };
-                        let in_row = &plane[iy * width..][..width];
-                        for kj in 0..geo.kernel[1] {
-                            let (columns, first_ix) = geo.columns(kj);
-                            let tap = w[ki * geo.kernel[1] + kj];
-                            let dst = &mut out_row[columns];
-                            if geo.stride[1] == 1 {
-                                axpy(dst, tap, &in_row[first_ix..]);
-                            } else {
-                                let src = in_row[first_ix..].iter().step_by(geo.stride[1]);
-                                dst.iter_mut().zip(src).for_each(|(d, s)| *d += tap * s);
+            vector_arch().dispatch(
+                #[inline(always)]
+                || {
+                    for (oy, out_row) in out.chunks_exact_mut(out_w).enumerate() {
+                        for ki in 0..geo.kernel[0] {
+                            let Some(iy) = geo.input_row(oy, ki) else {
+                                continue;
+                            };
+                            let in_row = &plane[iy * width..][..width];
+                            for kj in 0..geo.kernel[1] {
+                                let (columns, first_ix) = geo.columns(kj);
+                                let tap = w[ki * geo.kernel[1] + kj];
+                                let dst = &mut out_row[columns];
+                                if geo.stride[1] == 1 {
+                                    axpy(dst, tap, &in_row[first_ix..]);
+                                } else {
+                                    let src = in_row[first_ix..].iter().step_by(geo.stride[1]);
+                                    dst.iter_mut().zip(src).for_each(|(d, s)| *d += tap * s);
+                                }
                             }
                         }
                     }
-                }
-            });
+                },
+            );
         });
 }
 
@@ -429,32 +469,36 @@ fn depthwise_input_grad(geo: &ConvGeometry, weight: &[f32], grad: &[f32], dx: &m
         .enumerate()
         .for_each(|(i, dx)| {
             let (n, ci) = (i / geo.in_channels, i % geo.in_channels);
-            vector_arch().dispatch(|| {
-                for co in ci * multiplier..(ci + 1) * multiplier {
-                    let grad =
-                        &grad[(n * geo.out_channels + co) * geo.out_plane()..][..geo.out_plane()];
-                    let w = &weight[co * taps..][..taps];
-                    for (oy, grad_row) in grad.chunks_exact(out_w).enumerate() {
-                        for ki in 0..geo.kernel[0] {
-                            let Some(iy) = geo.input_row(oy, ki) else {
-                                continue;
-                            };
-                            let dx_row = &mut dx[iy * width..][..width];
-                            for kj in 0..geo.kernel[1] {
-                                let (columns, first_ix) = geo.columns(kj);
-                                let tap = w[ki * geo.kernel[1] + kj];
-                                let src = &grad_row[columns];
-                                if geo.stride[1] == 1 {
-                                    axpy(&mut dx_row[first_ix..][..src.len()], tap, src);
-                                } else {
-                                    let dst = dx_row[first_ix..].iter_mut().step_by(geo.stride[1]);
-                                    dst.zip(src).for_each(|(d, s)| *d += tap * s);
+            vector_arch().dispatch(
+                #[inline(always)]
+                || {
+                    for co in ci * multiplier..(ci + 1) * multiplier {
+                        let grad = &grad[(n * geo.out_channels + co) * geo.out_plane()..]
+                            [..geo.out_plane()];
+                        let w = &weight[co * taps..][..taps];
+                        for (oy, grad_row) in grad.chunks_exact(out_w).enumerate() {
+                            for ki in 0..geo.kernel[0] {
+                                let Some(iy) = geo.input_row(oy, ki) else {
+                                    continue;
+                                };
+                                let dx_row = &mut dx[iy * width..][..width];
+                                for kj in 0..geo.kernel[1] {
+                                    let (columns, first_ix) = geo.columns(kj);
+                                    let tap = w[ki * geo.kernel[1] + kj];
+                                    let src = &grad_row[columns];
+                                    if geo.stride[1] == 1 {
+                                        axpy(&mut dx_row[first_ix..][..src.len()], tap, src);
+                                    } else {
+                                        let dst =
+                                            dx_row[first_ix..].iter_mut().step_by(geo.stride[1]);
+                                        dst.zip(src).for_each(|(d, s)| *d += tap * s);
+                                    }
                                 }
                             }
                         }
                     }
-                }
-            });
+                },
+            );
         });
 }
 
@@ -467,66 +511,37 @@ fn depthwise_weight_grad(geo: &ConvGeometry, x: &[f32], grad: &[f32]) -> Vec<f32
     let (out_w, width) = (geo.out_size[1], geo.in_size[1]);
     let mut dw = vec![0.0; geo.out_channels * taps];
     dw.par_chunks_mut(taps).enumerate().for_each(|(co, dw)| {
-        vector_arch().dispatch(|| {
-            for n in 0..geo.batch {
-                let plane = &x[(n * geo.in_channels + co / multiplier) * geo.in_plane()..]
-                    [..geo.in_plane()];
-                let grad =
-                    &grad[(n * geo.out_channels + co) * geo.out_plane()..][..geo.out_plane()];
-                for (oy, grad_row) in grad.chunks_exact(out_w).enumerate() {
-                    for ki in 0..geo.kernel[0] {
-                        let Some(iy) = geo.input_row(oy, ki) else {
-                            continue;
-                        };
-                        let in_row = &plane[iy * width..][..width];
-                        for kj in 0..geo.kernel[1] {
-                            let (columns, first_ix) = geo.columns(kj);
-                            let src = &grad_row[columns];
-                            dw[ki * geo.kernel[1] + kj] += if geo.stride[1] == 1 {
-                                dot(src, &in_row[first_ix..][..src.len()])
-                            } else {
-                                let xs = in_row[first_ix..].iter().step_by(geo.stride[1]);
-                                src.iter().zip(xs).map(|(g, x)| g * x).sum()
+        vector_arch().dispatch(
+            #[inline(always)]
+            || {
+                for n in 0..geo.batch {
+                    let plane = &x[(n * geo.in_channels + co / multiplier) * geo.in_plane()..]
+                        [..geo.in_plane()];
+                    let grad =
+                        &grad[(n * geo.out_channels + co) * geo.out_plane()..][..geo.out_plane()];
+                    for (oy, grad_row) in grad.chunks_exact(out_w).enumerate() {
+                        for ki in 0..geo.kernel[0] {
+                            let Some(iy) = geo.input_row(oy, ki) else {
+                                continue;
                             };
+                            let in_row = &plane[iy * width..][..width];
+                            for kj in 0..geo.kernel[1] {
+                                let (columns, first_ix) = geo.columns(kj);
+                                let src = &grad_row[columns];
+                                dw[ki * geo.kernel[1] + kj] += if geo.stride[1] == 1 {
+                                    dot(src, &in_row[first_ix..][..src.len()])
+                                } else {
+                                    let xs = in_row[first_ix..].iter().step_by(geo.stride[1]);
+                                    src.iter().zip(xs).map(|(g, x)| g * x).sum()
+                                };
+                            }
                         }
                     }
                 }
-            }
-        });
+            },
+        );
     });
     dw
-}
-
-/// Eight independent partial sums, which the compiler keeps in one vector register.
-#[inline(always)]
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut lanes = [0.0f32; 8];
-    let (a8, b8) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = a8
-        .remainder()
-        .iter()
-        .zip(b8.remainder())
-        .map(|(p, q)| p * q)
-        .sum();
-    for (p, q) in a8.zip(b8) {
-        for i in 0..8 {
-            lanes[i] += p[i] * q[i];
-        }
-    }
-    lanes.iter().sum::<f32>() + tail
-}
-
-#[inline(always)]
-fn sum(a: &[f32]) -> f32 {
-    let mut lanes = [0.0f32; 8];
-    let a8 = a.chunks_exact(8);
-    let tail: f32 = a8.remainder().iter().sum();
-    for p in a8 {
-        for i in 0..8 {
-            lanes[i] += p[i];
-        }
-    }
-    lanes.iter().sum::<f32>() + tail
 }
 
 /// `dst[i] += a · src[i]` over the shorter of the two; vectorised by the compiler inside

@@ -9,11 +9,15 @@ use burn::backend::autodiff::{Autodiff, NodeId};
 use burn::backend::flex::FlexTensor;
 use burn::backend::ops::ModuleOps;
 use burn::backend::tensor::FloatTensor;
-use burn::backend::{Backend, DType, Flex, TensorMetadata, backend_extension};
+use burn::backend::{AutodiffBackend, Backend, DType, Flex, TensorMetadata, backend_extension};
 use burn::tensor::ops::ConvOptions;
+use std::borrow::Cow;
+
 use burn::tensor::{Shape, TensorData};
 
+use super::batch_norm::{self, Planes};
 use super::conv::{self, ConvGeometry};
+use super::pool;
 
 /// The operations mien runs with its own kernels. Every method's default body is burn's own
 /// operation, so a backend that does not override one behaves exactly like burn.
@@ -67,6 +71,52 @@ pub trait KernelOps: Backend {
     ) -> FloatTensor<Self> {
         Self::conv2d_bias_backward(x, bias, output_grad)
     }
+
+    /// Batch normalisation with the batch's statistics, as burn's `batch_norm_train`:
+    /// `(output, mean, biased variance)`.
+    fn mien_batch_norm_train(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        let result = Self::batch_norm_train(x, gamma, beta, epsilon);
+        (result.output, result.mean, result.variance)
+    }
+
+    /// The gradients of [`KernelOps::mien_batch_norm_train`], as burn's
+    /// `batch_norm_train_backward`: `(d x, d γ, d β)`.
+    fn mien_batch_norm_train_backward(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        mean: FloatTensor<Self>,
+        variance: FloatTensor<Self>,
+        epsilon: f64,
+        output_grad: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        let grads = Self::batch_norm_train_backward(x, gamma, mean, variance, epsilon, output_grad);
+        (grads.x_grad, grads.gamma_grad, grads.beta_grad)
+    }
+
+    /// 2-D max pooling without ceil mode, padding as `(begin, end)` pairs; ties go to the first
+    /// maximum in scan order.
+    fn mien_max_pool2d(
+        x: FloatTensor<Self>,
+        kernel: [usize; 2],
+        stride: [usize; 2],
+        padding: [(usize, usize); 2],
+        dilation: [usize; 2],
+    ) -> FloatTensor<Self>;
+
+    /// The input gradient of [`KernelOps::mien_max_pool2d`] (not itself differentiable).
+    fn mien_max_pool2d_backward(
+        x: FloatTensor<Self>,
+        output_grad: FloatTensor<Self>,
+        kernel: [usize; 2],
+        stride: [usize; 2],
+        padding: [(usize, usize); 2],
+        dilation: [usize; 2],
+    ) -> FloatTensor<Self>;
 }
 
 /// The shapes of `x` and `weight` with burn's options, when both are `f32` (the only type mien's
@@ -89,15 +139,54 @@ fn dims4(shape: &Shape) -> Option<[usize; 4]> {
     shape.as_slice().try_into().ok()
 }
 
+/// The geometry of a max pool over `x: [N, C, H, W]`: that of a depthwise convolution with the
+/// pooling window. The public entry point ([`super::max_pool2d`]) only sends `f32` tensors and
+/// windows that fit.
+fn pool_geometry(
+    x: &FlexTensor,
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    padding: [(usize, usize); 2],
+    dilation: [usize; 2],
+) -> ConvGeometry {
+    let [batch, channels, h, w] = dims4(&x.shape()).unwrap_or_default();
+    let [kh, kw] = kernel;
+    ConvGeometry::new(
+        [batch, channels, h, w],
+        [channels, 1, kh, kw],
+        stride,
+        padding,
+        dilation,
+        channels,
+    )
+    .unwrap_or_else(|| ConvGeometry::empty(channels))
+}
+
+/// `x: [N, C, ...]` as planes, when it and the per-channel tensors are `f32` of matching sizes.
+fn planes(x: &FlexTensor, per_channel: [&FlexTensor; 2]) -> Option<Planes> {
+    let shape = x.shape();
+    let dims = shape.as_slice();
+    let all_f32 = x.dtype() == DType::F32 && per_channel.iter().all(|t| t.dtype() == DType::F32);
+    let (&batch, &channels) = (dims.first()?, dims.get(1)?);
+    let fits = per_channel
+        .iter()
+        .all(|t| t.shape().as_slice() == [channels]);
+    (all_f32 && fits && channels > 0).then(|| Planes {
+        batch,
+        channels,
+        plane: dims[2..].iter().product(),
+    })
+}
+
 /// The tensor's values in row-major order, copied only when its layout is not already that.
-fn values(tensor: &FlexTensor) -> std::borrow::Cow<'_, [f32]> {
+fn values(tensor: &FlexTensor) -> Cow<'_, [f32]> {
     match tensor.as_slice::<f32>() {
         Some(values) => values.into(),
         None => tensor
             .to_contiguous()
-            .as_slice::<f32>()
+            .into_data()
+            .try_into_vec::<f32>()
             .unwrap_or_default()
-            .to_vec()
             .into(),
     }
 }
@@ -173,6 +262,81 @@ impl KernelOps for Flex {
         };
         let sums = conv::bias_grad([batch, channels, out_h * out_w], &values(&output_grad));
         flex_tensor(sums, [channels])
+    }
+
+    fn mien_batch_norm_train(
+        x: FlexTensor,
+        gamma: FlexTensor,
+        beta: FlexTensor,
+        epsilon: f64,
+    ) -> (FlexTensor, FlexTensor, FlexTensor) {
+        let Some(shape) = planes(&x, [&gamma, &beta]) else {
+            let result = Flex::batch_norm_train(x, gamma, beta, epsilon);
+            return (result.output, result.mean, result.variance);
+        };
+        let result =
+            batch_norm::forward(shape, &values(&x), &values(&gamma), &values(&beta), epsilon);
+        (
+            flex_tensor(result.output, x.shape()),
+            flex_tensor(result.mean, [shape.channels]),
+            flex_tensor(result.variance, [shape.channels]),
+        )
+    }
+
+    fn mien_batch_norm_train_backward(
+        x: FlexTensor,
+        gamma: FlexTensor,
+        mean: FlexTensor,
+        variance: FlexTensor,
+        epsilon: f64,
+        output_grad: FlexTensor,
+    ) -> (FlexTensor, FlexTensor, FlexTensor) {
+        let shape = planes(&x, [&gamma, &mean])
+            .filter(|_| output_grad.dtype() == DType::F32 && output_grad.shape() == x.shape());
+        let Some(shape) = shape else {
+            let grads =
+                Flex::batch_norm_train_backward(x, gamma, mean, variance, epsilon, output_grad);
+            return (grads.x_grad, grads.gamma_grad, grads.beta_grad);
+        };
+        let grads = batch_norm::backward(
+            shape,
+            &values(&x),
+            &values(&gamma),
+            &values(&mean),
+            &values(&variance),
+            epsilon,
+            &values(&output_grad),
+        );
+        (
+            flex_tensor(grads.x, x.shape()),
+            flex_tensor(grads.gamma, [shape.channels]),
+            flex_tensor(grads.beta, [shape.channels]),
+        )
+    }
+
+    fn mien_max_pool2d(
+        x: FlexTensor,
+        kernel: [usize; 2],
+        stride: [usize; 2],
+        padding: [(usize, usize); 2],
+        dilation: [usize; 2],
+    ) -> FlexTensor {
+        let geo = pool_geometry(&x, kernel, stride, padding, dilation);
+        let out = pool::forward(&geo, &values(&x));
+        flex_tensor(out, geo.out_shape())
+    }
+
+    fn mien_max_pool2d_backward(
+        x: FlexTensor,
+        output_grad: FlexTensor,
+        kernel: [usize; 2],
+        stride: [usize; 2],
+        padding: [(usize, usize); 2],
+        dilation: [usize; 2],
+    ) -> FlexTensor {
+        let geo = pool_geometry(&x, kernel, stride, padding, dilation);
+        let dx = pool::backward(&geo, &values(&x), &values(&output_grad));
+        flex_tensor(dx, x.shape())
     }
 }
 
@@ -321,6 +485,162 @@ impl<B: Backend + KernelOps, C: CheckpointStrategy> KernelOps for Autodiff<B, C>
                 bias.into_primitive(),
                 options,
             )),
+        }
+    }
+
+    fn mien_batch_norm_train(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        let prepared = BatchNormBackward
+            .prepare::<C>([x.node(), gamma.node(), beta.node()])
+            .compute_bound()
+            .stateful();
+        let (output, mean, variance) = match prepared {
+            OpsKind::Tracked(mut prep) => {
+                let (x_state, gamma_state) = (prep.checkpoint(&x), prep.checkpoint(&gamma));
+                let (output, mean, variance) = B::mien_batch_norm_train(
+                    x.into_primitive(),
+                    gamma.into_primitive(),
+                    beta.into_primitive(),
+                    epsilon,
+                );
+                let state = (
+                    x_state,
+                    gamma_state,
+                    mean.clone(),
+                    variance.clone(),
+                    epsilon,
+                );
+                (prep.finish(state, output), mean, variance)
+            }
+            OpsKind::UnTracked(prep) => {
+                let (output, mean, variance) = B::mien_batch_norm_train(
+                    x.into_primitive(),
+                    gamma.into_primitive(),
+                    beta.into_primitive(),
+                    epsilon,
+                );
+                (prep.finish(output), mean, variance)
+            }
+        };
+        // The statistics only feed the running averages: no gradient flows through them.
+        (output, Self::from_inner(mean), Self::from_inner(variance))
+    }
+
+    fn mien_max_pool2d(
+        x: FloatTensor<Self>,
+        kernel: [usize; 2],
+        stride: [usize; 2],
+        padding: [(usize, usize); 2],
+        dilation: [usize; 2],
+    ) -> FloatTensor<Self> {
+        let window = PoolWindow {
+            kernel,
+            stride,
+            padding,
+            dilation,
+        };
+        match MaxPoolBackward
+            .prepare::<C>([x.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(mut prep) => {
+                let state = (prep.checkpoint(&x), window);
+                let out = B::mien_max_pool2d(x.into_primitive(), kernel, stride, padding, dilation);
+                prep.finish(state, out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::mien_max_pool2d(
+                x.into_primitive(),
+                kernel,
+                stride,
+                padding,
+                dilation,
+            )),
+        }
+    }
+
+    fn mien_max_pool2d_backward(
+        x: FloatTensor<Self>,
+        output_grad: FloatTensor<Self>,
+        kernel: [usize; 2],
+        stride: [usize; 2],
+        padding: [(usize, usize); 2],
+        dilation: [usize; 2],
+    ) -> FloatTensor<Self> {
+        Self::from_inner(B::mien_max_pool2d_backward(
+            x.into_primitive(),
+            output_grad.into_primitive(),
+            kernel,
+            stride,
+            padding,
+            dilation,
+        ))
+    }
+}
+
+/// A max pool's window, as saved for its backward pass.
+#[derive(Debug, Clone, Copy)]
+struct PoolWindow {
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    padding: [(usize, usize); 2],
+    dilation: [usize; 2],
+}
+
+/// The backward pass of a max pool.
+#[derive(Debug)]
+struct MaxPoolBackward;
+
+impl<B: Backend + KernelOps> Backward<B, 1> for MaxPoolBackward {
+    type State = (NodeId, PoolWindow);
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 1>,
+        grads: &mut Gradients,
+        checkpointer: &mut Checkpointer,
+    ) {
+        let [node_x] = ops.parents.map(|node| node.map(|n| n.id));
+        let grad = grads.consume::<B>(&ops.node);
+        let (x, w) = ops.state;
+        let x = checkpointer.retrieve_node_output(x);
+        if let Some(id) = node_x {
+            let dx =
+                B::mien_max_pool2d_backward(x, grad, w.kernel, w.stride, w.padding, w.dilation);
+            grads.register::<B>(id, dx);
+        }
+    }
+}
+
+/// The backward pass of a batch normalisation in training mode.
+#[derive(Debug)]
+struct BatchNormBackward;
+
+impl<B: Backend + KernelOps> Backward<B, 3> for BatchNormBackward {
+    /// The input's and γ's checkpoints, the batch mean and variance, and ε.
+    type State = (NodeId, NodeId, FloatTensor<B>, FloatTensor<B>, f64);
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 3>,
+        grads: &mut Gradients,
+        checkpointer: &mut Checkpointer,
+    ) {
+        let [node_x, node_gamma, node_beta] = ops.parents.map(|node| node.map(|n| n.id));
+        let grad = grads.consume::<B>(&ops.node);
+        let (x, gamma, mean, variance, epsilon) = ops.state;
+        let x = checkpointer.retrieve_node_output(x);
+        let gamma = checkpointer.retrieve_node_output(gamma);
+        let (dx, dgamma, dbeta) =
+            B::mien_batch_norm_train_backward(x, gamma, mean, variance, epsilon, grad);
+        for (node, grad) in [(node_x, dx), (node_gamma, dgamma), (node_beta, dbeta)] {
+            if let Some(id) = node {
+                grads.register::<B>(id, grad);
+            }
         }
     }
 }

@@ -28,9 +28,12 @@
 //! fast.into_data().assert_approx_eq::<f32>(&burn.into_data(), Default::default());
 //! ```
 
+mod batch_norm;
 mod conv;
 #[cfg(feature = "flex")]
 mod extension;
+mod lanes;
+mod pool;
 #[cfg(test)]
 mod tests;
 
@@ -38,8 +41,9 @@ use std::cell::Cell;
 use std::str::FromStr;
 use std::sync::OnceLock;
 
-use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2d;
+use burn::nn::pool::MaxPool2d;
+use burn::nn::{BatchNorm, PaddingConfig2d};
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Tensor};
 
@@ -155,14 +159,12 @@ pub fn runs_mien_kernels(device: &Device) -> bool {
 /// as `conv.forward(x)`.
 pub fn conv2d_layer(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
     let [_, _, height, width] = x.dims();
-    let padding = match conv.padding {
-        PaddingConfig2d::Valid => [(0, 0); 2],
-        PaddingConfig2d::Explicit(top, left, bottom, right) => [(top, bottom), (left, right)],
-        PaddingConfig2d::Same => [
-            same_padding(height, conv.kernel_size[0], conv.stride[0]),
-            same_padding(width, conv.kernel_size[1], conv.stride[1]),
-        ],
-    };
+    let padding = padding_pairs(
+        &conv.padding,
+        [height, width],
+        conv.kernel_size,
+        conv.stride,
+    );
     let options = ConvOptions::new_with_padding(conv.stride, padding, conv.dilation, conv.groups);
     conv2d(
         x,
@@ -170,6 +172,134 @@ pub fn conv2d_layer(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
         conv.bias.as_ref().map(|b| b.val()),
         options,
     )
+}
+
+/// A burn [`BatchNorm`] module applied to `x: [N, C, H, W]`; the same result and the same
+/// running-statistics update as `norm.forward(x)`. Training mode (an autodiff device and a
+/// layer not frozen) runs [`batch_norm_train`]; inference mode is burn's own.
+pub fn batch_norm_layer(norm: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
+    let device = x.device();
+    if !(device.is_autodiff() && norm.training.is_enabled()) || !runs_mien_kernels(&device) {
+        return norm.forward(x);
+    }
+    let (output, mean, variance) =
+        batch_norm_train(x, norm.gamma.val(), norm.beta.val(), norm.epsilon);
+    let momentum = norm.momentum;
+    let update = |running: &burn::module::RunningState<Tensor<1>>, batch: Tensor<1>| {
+        let previous = running.value_sync().to_device(&device);
+        running.update(
+            previous
+                .mul_scalar(1.0 - momentum)
+                .add(batch.detach().mul_scalar(momentum))
+                .detach(),
+        );
+    };
+    update(&norm.running_mean, mean);
+    update(&norm.running_var, variance);
+    output
+}
+
+/// Batch normalisation with the batch's own statistics, as
+/// [`burn::tensor::module::batch_norm_train`]: `x: [N, C, ...]`, `gamma, beta: [C]`
+/// `-> (output [N, C, ...], mean [C], biased variance [C])`; differentiable in `x`, `gamma` and
+/// `beta` on an autodiff device.
+pub fn batch_norm_train<const D: usize>(
+    x: Tensor<D>,
+    gamma: Tensor<1>,
+    beta: Tensor<1>,
+    epsilon: f64,
+) -> (Tensor<D>, Tensor<1>, Tensor<1>) {
+    #[cfg(feature = "flex")]
+    if runs_mien_kernels(&x.device()) {
+        use burn::backend::Dispatch;
+        use extension::KernelOps;
+        let (output, mean, variance) = <Dispatch as KernelOps>::mien_batch_norm_train(
+            x.into_dispatch(),
+            gamma.into_dispatch(),
+            beta.into_dispatch(),
+            epsilon,
+        );
+        return (
+            Tensor::from_dispatch(output),
+            Tensor::from_dispatch(mean),
+            Tensor::from_dispatch(variance),
+        );
+    }
+    let result = burn::tensor::module::batch_norm_train(x, gamma, beta, epsilon);
+    (result.output, result.mean, result.variance)
+}
+
+/// A burn [`MaxPool2d`] module applied to `x: [N, C, H, W]` through [`max_pool2d`]; the same
+/// result (and gradient) as `pool.forward(x)`.
+pub fn max_pool2d_layer(pool: &MaxPool2d, x: Tensor<4>) -> Tensor<4> {
+    let [_, _, height, width] = x.dims();
+    if pool.ceil_mode {
+        return pool.forward(x);
+    }
+    let padding = padding_pairs(
+        &pool.padding,
+        [height, width],
+        pool.kernel_size,
+        pool.stride,
+    );
+    max_pool2d(x, pool.kernel_size, pool.stride, padding, pool.dilation)
+}
+
+/// 2-D max pooling (floor mode): `x: [N, C, H, W] -> [N, C, out_h, out_w]`, padding as
+/// `(begin, end)` pairs, padded pixels never chosen; differentiable on an autodiff device.
+pub fn max_pool2d(
+    x: Tensor<4>,
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    padding: [(usize, usize); 2],
+    dilation: [usize; 2],
+) -> Tensor<4> {
+    #[cfg(feature = "flex")]
+    if runs_mien_kernels(&x.device()) && x.dtype() == burn::tensor::DType::F32 {
+        let [batch, channels, h, w] = x.dims();
+        let fits = conv::ConvGeometry::new(
+            [batch, channels, h, w],
+            [channels, 1, kernel[0], kernel[1]],
+            stride,
+            padding,
+            dilation,
+            channels,
+        )
+        .is_some();
+        if fits {
+            use burn::backend::Dispatch;
+            use extension::KernelOps;
+            return Tensor::from_dispatch(<Dispatch as KernelOps>::mien_max_pool2d(
+                x.into_dispatch(),
+                kernel,
+                stride,
+                padding,
+                dilation,
+            ));
+        }
+    }
+    let options = burn::tensor::ops::MaxPoolOptions::new(kernel)
+        .with_stride(stride)
+        .with_padding_pairs(padding)
+        .with_dilation(dilation);
+    burn::tensor::module::max_pool2d(x, options)
+}
+
+/// A [`PaddingConfig2d`] as `(begin, end)` pairs for an input of `[height, width]`.
+fn padding_pairs(
+    padding: &PaddingConfig2d,
+    [height, width]: [usize; 2],
+    kernel: [usize; 2],
+    stride: [usize; 2],
+) -> [(usize, usize); 2] {
+    match *padding {
+        PaddingConfig2d::Valid => [(0, 0); 2],
+        PaddingConfig2d::Explicit(top, left, bottom, right) => [(top, bottom), (left, right)],
+        PaddingConfig2d::Same => [
+            same_padding(height, kernel[0], stride[0]),
+            same_padding(width, kernel[1], stride[1]),
+        ],
+    }
 }
 
 /// "Same" padding exactly as burn's `Conv2d` computes it (TensorFlow's rule, which burn applies

@@ -1,14 +1,18 @@
 //! mien's kernels against burn's own operations: forward values and every gradient, over random
 //! shapes, strides, paddings, dilations and groups; and the gradients against finite differences.
 
-use burn::nn::PaddingConfig2d;
+use burn::module::Module;
 use burn::nn::conv::Conv2dConfig;
+use burn::nn::pool::MaxPool2dConfig;
+use burn::nn::{BatchNormConfig, PaddingConfig2d};
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Tensor, TensorData};
 use proptest::prelude::*;
 
 use super::conv::ConvGeometry;
-use super::{Kernels, conv2d, conv2d_layer};
+use super::{
+    Kernels, batch_norm_layer, batch_norm_train, conv2d, conv2d_layer, max_pool2d, max_pool2d_layer,
+};
 use crate::device::cpu;
 
 /// One convolution to compare: shapes, options and the seed of its values.
@@ -304,4 +308,168 @@ fn the_kernel_switch_parses_and_scopes() {
         assert_eq!(Kernels::current(), Kernels::Burn);
     });
     assert_eq!(Kernels::current(), outer);
+}
+
+/// The batch-norm output, statistics and gradients of `sum(out · r)` computed by `kernels`.
+fn run_batch_norm(shape: [usize; 4], epsilon: f64, seed: u64, kernels: Kernels) -> [Vec<f32>; 6] {
+    let device = cpu().autodiff();
+    let channels = shape[1];
+    // An offset and scale per run, so the statistics are not those of [-1, 1).
+    let x = (tensor(shape, seed, &device) * 3.0 + 0.5).require_grad();
+    let gamma = tensor([channels], seed ^ 1, &device).require_grad();
+    let beta = tensor([channels], seed ^ 2, &device).require_grad();
+    let (out, mean, variance) =
+        kernels.scope(|| batch_norm_train(x.clone(), gamma.clone(), beta.clone(), epsilon));
+    let r = tensor(out.dims(), seed ^ 3, &device);
+    let grads = (out.clone() * r).sum().backward();
+    let read = |t: Tensor<1>| t.into_data().try_to_vec::<f32>().unwrap();
+    [
+        out.inner().into_data().try_to_vec::<f32>().unwrap(),
+        read(mean.inner()),
+        read(variance.inner()),
+        x.grad(&grads)
+            .unwrap()
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap(),
+        read(gamma.grad(&grads).unwrap()),
+        read(beta.grad(&grads).unwrap()),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn batch_norm_and_its_gradients_equal_burns(
+        shape in [1usize..=4, 1usize..=5, 1usize..=9, 1usize..=9],
+        epsilon in prop_oneof![Just(1e-5), Just(1e-3)],
+        seed in any::<u64>(),
+    ) {
+        // A single value per channel has zero variance: ε alone sets the scale.
+        let mien = run_batch_norm(shape, epsilon, seed, Kernels::Mien);
+        let burn = run_batch_norm(shape, epsilon, seed, Kernels::Burn);
+        let names = ["output", "mean", "variance", "input gradient", "gamma gradient", "beta gradient"];
+        for (i, what) in names.iter().enumerate() {
+            assert_close(what, &mien[i], &burn[i])?;
+        }
+    }
+}
+
+/// `batch_norm_layer` in training mode gives the module's output and moves the running
+/// statistics exactly as `BatchNorm::forward` does; in inference mode it is the module itself.
+#[test]
+fn batch_norm_layer_matches_the_module_and_its_running_statistics() {
+    let device = cpu().autodiff();
+    let x = tensor([4, 3, 5, 6], 5, &device) * 2.0 + 1.0;
+    let norm = BatchNormConfig::new(3).init(&device);
+    let ours = Kernels::Mien.scope(|| batch_norm_layer(&norm, x.clone()));
+    let theirs_norm = BatchNormConfig::new(3).init(&device);
+    let theirs = theirs_norm.forward(x.clone());
+    let read = |t: Tensor<4>| t.into_data().try_to_vec::<f32>().unwrap();
+    let read1 = |t: Tensor<1>| t.into_data().try_to_vec::<f32>().unwrap();
+    assert_close("output", &read(ours), &read(theirs)).unwrap();
+    assert_close(
+        "running mean",
+        &read1(norm.running_mean.value_sync()),
+        &read1(theirs_norm.running_mean.value_sync()),
+    )
+    .unwrap();
+    assert_close(
+        "running variance",
+        &read1(norm.running_var.value_sync()),
+        &read1(theirs_norm.running_var.value_sync()),
+    )
+    .unwrap();
+    // The statistics moved away from their initial 0 and 1.
+    assert!(
+        read1(norm.running_mean.value_sync())
+            .iter()
+            .all(|&m| m != 0.0)
+    );
+
+    // Inference: the running statistics, unchanged by the call.
+    let frozen = norm.clone().no_grad();
+    let before = read1(frozen.running_mean.value_sync());
+    let inference = Kernels::Mien.scope(|| batch_norm_layer(&frozen, x.clone().inner()));
+    assert_eq!(read(inference), read(frozen.forward(x.inner())));
+    assert_eq!(read1(frozen.running_mean.value_sync()), before);
+}
+
+/// The max pool's output and the input gradient of `sum(out · r)`, computed by `kernels`. The
+/// input is rectified, so that many windows tie at zero and the tie rule is exercised.
+fn run_max_pool(case: &Case, kernels: Kernels) -> [Vec<f32>; 2] {
+    let device = cpu().autodiff();
+    let shape = [case.batch, case.groups, case.size[0], case.size[1]];
+    let x = tensor(shape, case.seed, &device)
+        .clamp_min(0.0)
+        .require_grad();
+    let out = kernels.scope(|| {
+        max_pool2d(
+            x.clone(),
+            case.kernel,
+            case.stride,
+            case.padding,
+            case.dilation,
+        )
+    });
+    let r = tensor(out.dims(), case.seed ^ 3, &device);
+    let grads = (out.clone() * r).sum().backward();
+    [
+        out.inner().into_data().try_to_vec::<f32>().unwrap(),
+        x.grad(&grads)
+            .unwrap()
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap(),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn max_pool_and_its_gradient_equal_burns(case in case()) {
+        // Padding of at most half the window, as burn and PyTorch require.
+        let fits = case.padding.iter().zip(case.kernel).all(|(&(b, e), k)| b.max(e) <= k / 2);
+        let geometry = ConvGeometry::new(
+            [case.batch, case.groups, case.size[0], case.size[1]],
+            [case.groups, 1, case.kernel[0], case.kernel[1]],
+            case.stride,
+            case.padding,
+            case.dilation,
+            case.groups,
+        );
+        prop_assume!(fits && geometry.is_some());
+        let mien = run_max_pool(&case, Kernels::Mien);
+        let burn = run_max_pool(&case, Kernels::Burn);
+        assert_close("output", &mien[0], &burn[0])?;
+        assert_close("input gradient", &mien[1], &burn[1])?;
+    }
+}
+
+#[test]
+fn max_pool2d_layer_matches_the_module() {
+    let device = cpu();
+    let x = tensor([2, 3, 11, 10], 9, &device);
+    for pool in [
+        MaxPool2dConfig::new([2, 2]).init(),
+        MaxPool2dConfig::new([3, 3])
+            .with_strides([2, 2])
+            .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+            .init(),
+        MaxPool2dConfig::new([3, 3])
+            .with_strides([2, 2])
+            .with_padding(PaddingConfig2d::Same)
+            .init(),
+    ] {
+        let ours = Kernels::Mien.scope(|| max_pool2d_layer(&pool, x.clone()));
+        let theirs = pool.forward(x.clone());
+        assert_eq!(ours.dims(), theirs.dims(), "{pool:?}");
+        assert_eq!(
+            ours.into_data().try_to_vec::<f32>().unwrap(),
+            theirs.into_data().try_to_vec::<f32>().unwrap(),
+            "{pool:?}"
+        );
+    }
 }

@@ -11,6 +11,7 @@ use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig};
 use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d, Relu};
 use burn::prelude::*;
 use burn::tensor::activation::sigmoid;
+use mien_core::kernels::conv2d_layer;
 use mien_core::{Backbone, InputShape};
 
 use super::blocks::ConvBlock;
@@ -105,7 +106,7 @@ impl Cbam {
         let x = x * channel;
         // Spatial attention from the channel-wise mean and max maps.
         let maps = Tensor::cat(vec![x.clone().mean_dim(1), x.clone().max_dim(1)], 1); // [N, 2, H, W]
-        let spatial = sigmoid(self.spatial.forward(maps)); // [N, 1, H, W]
+        let spatial = sigmoid(conv2d_layer(&self.spatial, maps)); // [N, 1, H, W]
         x * spatial
     }
 }

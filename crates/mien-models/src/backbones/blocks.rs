@@ -5,6 +5,7 @@ use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig, MaxPool2d, MaxP
 use burn::nn::transformer::{TransformerEncoder, TransformerEncoderConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Dropout, DropoutConfig, PaddingConfig2d, Relu};
 use burn::prelude::*;
+use mien_core::kernels::{batch_norm_layer, conv2d_layer, max_pool2d_layer};
 
 /// Two 3×3 convolutions with batch norm and ReLU, then 2×2 max pooling and dropout.
 #[derive(Module, Debug)]
@@ -46,11 +47,11 @@ impl ConvBlock {
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let x = self
             .activation
-            .forward(self.norm1.forward(self.conv1.forward(x)));
+            .forward(batch_norm_layer(&self.norm1, conv2d_layer(&self.conv1, x)));
         let x = self
             .activation
-            .forward(self.norm2.forward(self.conv2.forward(x)));
-        self.dropout.forward(self.pool.forward(x))
+            .forward(batch_norm_layer(&self.norm2, conv2d_layer(&self.conv2, x)));
+        self.dropout.forward(max_pool2d_layer(&self.pool, x))
     }
 }
 

@@ -15,6 +15,7 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::transformer::{TransformerEncoder, TransformerEncoderInput};
 use burn::nn::{Initializer, LayerNorm, LayerNormConfig};
 use burn::prelude::*;
+use mien_core::kernels::conv2d_layer;
 use mien_core::{Backbone, InputShape};
 
 use super::blocks::{ConvStack, pre_norm_encoder};
@@ -98,7 +99,7 @@ pub struct HybridTransformer {
 impl Backbone for HybridTransformer {
     /// `[N, C, H, W] -> [N, d_model]`
     fn features(&self, images: Tensor<4>) -> Tensor<2> {
-        let map = self.project.forward(self.convs.forward(images)); // [N, D, H/4, W/4]
+        let map = conv2d_layer(&self.project, self.convs.forward(images)); // [N, D, H/4, W/4]
         let [n, d, gh, gw] = map.dims();
         let tokens = map.reshape([n, d, gh * gw]).swap_dims(1, 2) + self.pos_embed.val(); // [N, T, D]
         let tokens = self.encoder.forward(TransformerEncoderInput::new(tokens));

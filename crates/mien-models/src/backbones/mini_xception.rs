@@ -13,6 +13,7 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d, Relu};
 use burn::prelude::*;
+use mien_core::kernels::{batch_norm_layer, conv2d_layer, max_pool2d_layer};
 use mien_core::{Backbone, InputShape};
 
 /// Configuration of [`MiniXception`].
@@ -76,7 +77,7 @@ impl ConvBn {
 
     /// `[N, C_in, H, W] -> [N, C_out, H - 2, W - 2]`
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        self.norm.forward(self.conv.forward(x))
+        batch_norm_layer(&self.norm, conv2d_layer(&self.conv, x))
     }
 }
 
@@ -106,8 +107,10 @@ impl SeparableConvBn {
 
     /// `[N, C_in, H, W] -> [N, C_out, H, W]`
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        self.norm
-            .forward(self.pointwise.forward(self.depthwise.forward(x)))
+        batch_norm_layer(
+            &self.norm,
+            conv2d_layer(&self.pointwise, conv2d_layer(&self.depthwise, x)),
+        )
     }
 }
 
@@ -142,9 +145,10 @@ impl XceptionModule {
 
     /// `[N, C_in, H, W] -> [N, C_out, ⌈H / 2⌉, ⌈W / 2⌉]`
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let residual = self.shortcut_norm.forward(self.shortcut.forward(x.clone()));
+        let residual =
+            batch_norm_layer(&self.shortcut_norm, conv2d_layer(&self.shortcut, x.clone()));
         let x = self.activation.forward(self.separable1.forward(x));
-        let x = self.pool.forward(self.separable2.forward(x));
+        let x = max_pool2d_layer(&self.pool, self.separable2.forward(x));
         x + residual
     }
 }

@@ -11,6 +11,7 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d, Relu};
 use burn::prelude::*;
+use mien_core::kernels::{batch_norm_layer, conv2d_layer};
 use mien_core::{Backbone, InputShape};
 
 /// Configuration of [`ResNet18`].
@@ -100,13 +101,13 @@ impl BasicBlock {
     /// `[N, C_in, H, W] -> [N, C_out, H / stride, W / stride]`
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let identity = match &self.downsample {
-            Some(d) => d.norm.forward(d.conv.forward(x.clone())),
+            Some(d) => batch_norm_layer(&d.norm, conv2d_layer(&d.conv, x.clone())),
             None => x.clone(),
         };
         let out = self
             .activation
-            .forward(self.norm1.forward(self.conv1.forward(x)));
-        let out = self.norm2.forward(self.conv2.forward(out));
+            .forward(batch_norm_layer(&self.norm1, conv2d_layer(&self.conv1, x)));
+        let out = batch_norm_layer(&self.norm2, conv2d_layer(&self.conv2, out));
         self.activation.forward(out + identity)
     }
 }
@@ -128,9 +129,10 @@ pub struct ResNet18 {
 impl Backbone for ResNet18 {
     /// `[N, C, H, W] -> [N, 512]`
     fn features(&self, images: Tensor<4>) -> Tensor<2> {
-        let x = self
-            .activation
-            .forward(self.stem_norm.forward(self.stem.forward(images)));
+        let x = self.activation.forward(batch_norm_layer(
+            &self.stem_norm,
+            conv2d_layer(&self.stem, images),
+        ));
         let x = self
             .stages
             .iter()

@@ -13,6 +13,7 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::transformer::{TransformerEncoder, TransformerEncoderInput};
 use burn::nn::{Initializer, LayerNorm, LayerNormConfig};
 use burn::prelude::*;
+use mien_core::kernels::conv2d_layer;
 use mien_core::{Backbone, InputShape};
 
 use super::blocks::pre_norm_encoder;
@@ -92,7 +93,7 @@ pub struct VitTiny {
 impl Backbone for VitTiny {
     /// `[N, C, H, W] -> [N, d_model]`
     fn features(&self, images: Tensor<4>) -> Tensor<2> {
-        let patches = self.patch_embed.forward(images); // [N, D, H/p, W/p]
+        let patches = conv2d_layer(&self.patch_embed, images); // [N, D, H/p, W/p]
         let [n, d, gh, gw] = patches.dims();
         let tokens = patches.reshape([n, d, gh * gw]).swap_dims(1, 2); // [N, P, D]
         let cls = self.cls_token.val().expand([n, 1, d]);
