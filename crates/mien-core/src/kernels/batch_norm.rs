@@ -6,10 +6,10 @@
 //! sums per image plane (eight vector lanes in `f32`, planes added up in `f64`), and the output
 //! and input gradient are one fused `a · x + b`-style pass each.
 
+use pulp::Simd;
 use rayon::prelude::*;
 
-use super::lanes::{centred_squares, dot, sum};
-use crate::native::vector_arch;
+use super::simd::{VectorLoop, centred_squares, dot, sum, vectorised};
 
 /// Activations `[N, C, P]` (P = pixels per plane).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,20 +47,7 @@ pub struct Normalised {
 pub fn forward(shape: Planes, x: &[f32], gamma: &[f32], beta: &[f32], epsilon: f64) -> Normalised {
     let (mean, variance): (Vec<f32>, Vec<f32>) = (0..shape.channels)
         .into_par_iter()
-        .map(|c| {
-            vector_arch().dispatch(
-                #[inline(always)]
-                || {
-                    let sum: f64 = shape.of_channel(x, c).map(|p| f64::from(sum(p))).sum();
-                    let mean = (sum / shape.count()) as f32;
-                    let squares: f64 = shape
-                        .of_channel(x, c)
-                        .map(|p| f64::from(centred_squares(p, mean)))
-                        .sum();
-                    (mean, (squares / shape.count()) as f32)
-                },
-            )
-        })
+        .map(|c| vectorised(ChannelStatistics { shape, x, c }))
         .unzip();
     let scale: Vec<f32> = (0..shape.channels)
         .map(|c| gamma[c] / (f64::from(variance[c]) + epsilon).sqrt() as f32)
@@ -70,13 +57,14 @@ pub fn forward(shape: Planes, x: &[f32], gamma: &[f32], beta: &[f32], epsilon: f
         .par_chunks_mut(shape.plane.max(1))
         .zip(x.par_chunks(shape.plane.max(1)))
         .enumerate()
-        .for_each(|(i, (y, x))| {
+        .for_each(|(i, (out, x))| {
             let c = i % shape.channels;
-            let (a, b) = (scale[c], beta[c] - mean[c] * scale[c]);
-            vector_arch().dispatch(
-                #[inline(always)]
-                || y.iter_mut().zip(x).for_each(|(y, x)| *y = a * x + b),
-            );
+            vectorised(Affine {
+                out,
+                first: (scale[c], x),
+                second: None,
+                constant: beta[c] - mean[c] * scale[c],
+            });
         });
     Normalised {
         output,
@@ -113,19 +101,10 @@ pub fn backward(
     let (beta_grad, gamma_grad): (Vec<f32>, Vec<f32>) = (0..shape.channels)
         .into_par_iter()
         .map(|c| {
-            vector_arch().dispatch(
-                #[inline(always)]
-                || {
-                    let planes = shape.of_channel(grad, c).zip(shape.of_channel(x, c));
-                    let (sum_dy, sum_dy_x) = planes.fold((0.0f64, 0.0f64), |(s, sx), (dy, x)| {
-                        (s + f64::from(sum(dy)), sx + f64::from(dot(dy, x)))
-                    });
-                    // Σ dy · (x − mean) / σ
-                    let sum_dy_xhat =
-                        (sum_dy_x - f64::from(mean[c]) * sum_dy) * f64::from(inv_std[c]);
-                    (sum_dy as f32, sum_dy_xhat as f32)
-                },
-            )
+            let (sum_dy, sum_dy_x) = vectorised(GradientSums { shape, grad, x, c });
+            // Σ dy · (x − mean) / σ
+            let sum_dy_xhat = (sum_dy_x - f64::from(mean[c]) * sum_dy) * f64::from(inv_std[c]);
+            (sum_dy as f32, sum_dy_xhat as f32)
         })
         .unzip();
     let m = shape.count() as f32;
@@ -137,24 +116,99 @@ pub fn backward(
                 .zip(grad.par_chunks(shape.plane.max(1))),
         )
         .enumerate()
-        .for_each(|(i, (dx, (x, dy)))| {
+        .for_each(|(i, (out, (x, dy)))| {
             let c = i % shape.channels;
-            let scale = gamma[c] * inv_std[c];
-            let shift = beta_grad[c] / m;
+            // γ/σ · (dy − dβ/M − (x − mean) · dγ/(σ M)) as p · dy + q · x + r.
+            let p = gamma[c] * inv_std[c];
             let slope = inv_std[c] * gamma_grad[c] / m;
-            let mean = mean[c];
-            vector_arch().dispatch(
-                #[inline(always)]
-                || {
-                    for ((dx, x), dy) in dx.iter_mut().zip(x).zip(dy) {
-                        *dx = scale * (dy - shift - (x - mean) * slope);
-                    }
-                },
-            );
+            vectorised(Affine {
+                out,
+                first: (p, dy),
+                second: Some((-p * slope, x)),
+                constant: p * (mean[c] * slope - beta_grad[c] / m),
+            });
         });
     Gradients {
         x: x_grad,
         gamma: gamma_grad,
         beta: beta_grad,
+    }
+}
+
+/// A channel's batch mean and biased variance: plane sums in `f32`, added up in `f64`.
+struct ChannelStatistics<'a> {
+    shape: Planes,
+    x: &'a [f32],
+    c: usize,
+}
+
+impl VectorLoop for ChannelStatistics<'_> {
+    type Output = (f32, f32);
+
+    #[inline(always)]
+    fn run<S: Simd>(self, _simd: S) -> (f32, f32) {
+        let Self { shape, x, c } = self;
+        let total: f64 = shape.of_channel(x, c).map(|p| f64::from(sum(p))).sum();
+        let mean = (total / shape.count()) as f32;
+        let squares: f64 = shape
+            .of_channel(x, c)
+            .map(|p| f64::from(centred_squares(p, mean)))
+            .sum();
+        (mean, (squares / shape.count()) as f32)
+    }
+}
+
+/// A channel's `(Σ dy, Σ dy · x)`.
+struct GradientSums<'a> {
+    shape: Planes,
+    grad: &'a [f32],
+    x: &'a [f32],
+    c: usize,
+}
+
+impl VectorLoop for GradientSums<'_> {
+    type Output = (f64, f64);
+
+    #[inline(always)]
+    fn run<S: Simd>(self, _simd: S) -> (f64, f64) {
+        let Self { shape, grad, x, c } = self;
+        let planes = shape.of_channel(grad, c).zip(shape.of_channel(x, c));
+        planes.fold((0.0, 0.0), |(s, sx), (dy, x)| {
+            (s + f64::from(sum(dy)), sx + f64::from(dot(dy, x)))
+        })
+    }
+}
+
+/// `out[i] = a · u[i] (+ b · v[i]) + constant` for `first = (a, u)`, `second = (b, v)`.
+struct Affine<'a> {
+    out: &'a mut [f32],
+    first: (f32, &'a [f32]),
+    second: Option<(f32, &'a [f32])>,
+    constant: f32,
+}
+
+impl VectorLoop for Affine<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn run<S: Simd>(self, _simd: S) {
+        let Self {
+            out,
+            first: (a, u),
+            second,
+            constant,
+        } = self;
+        match second {
+            None => {
+                for (out, u) in out.iter_mut().zip(u) {
+                    *out = a * u + constant;
+                }
+            }
+            Some((b, v)) => {
+                for ((out, u), v) in out.iter_mut().zip(u).zip(v) {
+                    *out = a * u + b * v + constant;
+                }
+            }
+        }
     }
 }

@@ -17,10 +17,10 @@ use std::ops::Range;
 
 use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef, Par};
+use pulp::Simd;
 use rayon::prelude::*;
 
-use super::lanes::{dot, sum};
-use crate::native::vector_arch;
+use super::simd::{VectorLoop, axpy, dot, sum, vectorised};
 
 /// Everything about one convolution call that the kernels need, derived once from the
 /// tensors' shapes and burn's `ConvOptions`.
@@ -266,7 +266,7 @@ pub fn input_grad(geo: &ConvGeometry, weight: &[f32], grad: &[f32]) -> Vec<f32> 
                     } else {
                         let dst = MatMut::from_row_major_slice_mut(col, patch, plane);
                         matmul(dst, Accum::Replace, w_t, grad, 1.0, Par::Seq);
-                        col2im_add(geo, col, dx);
+                        vectorised(Col2ImAdd { geo, col, dx });
                     }
                 }
             })
@@ -387,166 +387,222 @@ fn im2col(geo: &ConvGeometry, x: &[f32], col: &mut [f32]) {
 
 /// The adjoint of [`im2col`]: adds each column of `col: [K, P]` back onto the pixels it was read
 /// from in `dx: [C_in / g, H, W]`.
-fn col2im_add(geo: &ConvGeometry, col: &[f32], dx: &mut [f32]) {
-    let [kh, kw] = geo.kernel;
-    let [out_h, out_w] = geo.out_size;
-    let width = geo.in_size[1];
-    let in_plane = geo.in_plane();
-    vector_arch().dispatch(
-        #[inline(always)]
-        || {
-            for (row, col) in col.chunks_exact(out_h * out_w).enumerate() {
-                let (c, ki, kj) = (row / (kh * kw), row / kw % kh, row % kw);
-                let plane = &mut dx[c * in_plane..][..in_plane];
-                let (columns, first_ix) = geo.columns(kj);
-                for (oy, src_row) in col.chunks_exact(out_w).enumerate() {
-                    let Some(iy) = geo.input_row(oy, ki) else {
-                        continue;
-                    };
-                    let in_row = &mut plane[iy * width..][..width];
-                    let src = &src_row[columns.clone()];
+struct Col2ImAdd<'a> {
+    geo: &'a ConvGeometry,
+    col: &'a [f32],
+    dx: &'a mut [f32],
+}
+
+impl VectorLoop for Col2ImAdd<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn run<S: Simd>(self, simd: S) {
+        let Self { geo, col, dx } = self;
+        let [kh, kw] = geo.kernel;
+        let [out_h, out_w] = geo.out_size;
+        let (width, in_plane) = (geo.in_size[1], geo.in_plane());
+        for (row, col) in col.chunks_exact(out_h * out_w).enumerate() {
+            let (c, ki, kj) = (row / (kh * kw), row / kw % kh, row % kw);
+            let plane = &mut dx[c * in_plane..][..in_plane];
+            let (columns, first_ix) = geo.columns(kj);
+            for (oy, src_row) in col.chunks_exact(out_w).enumerate() {
+                let Some(iy) = geo.input_row(oy, ki) else {
+                    continue;
+                };
+                let in_row = &mut plane[iy * width..][..width];
+                let src = &src_row[columns.clone()];
+                if geo.stride[1] == 1 {
+                    axpy(simd, &mut in_row[first_ix..], 1.0, src);
+                } else {
+                    let dst = in_row[first_ix..].iter_mut().step_by(geo.stride[1]);
+                    dst.zip(src).for_each(|(d, s)| *d += *s);
+                }
+            }
+        }
+    }
+}
+
+/// Depthwise forward of one output plane: `out += Σ taps · shifted input plane`.
+struct DepthwisePlane<'a> {
+    geo: &'a ConvGeometry,
+    plane: &'a [f32],
+    taps: &'a [f32],
+    out: &'a mut [f32],
+}
+
+impl VectorLoop for DepthwisePlane<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn run<S: Simd>(self, simd: S) {
+        let Self {
+            geo,
+            plane,
+            taps,
+            out,
+        } = self;
+        let width = geo.in_size[1];
+        for (oy, out_row) in out.chunks_exact_mut(geo.out_size[1]).enumerate() {
+            for ki in 0..geo.kernel[0] {
+                let Some(iy) = geo.input_row(oy, ki) else {
+                    continue;
+                };
+                let in_row = &plane[iy * width..][..width];
+                for kj in 0..geo.kernel[1] {
+                    let (columns, first_ix) = geo.columns(kj);
+                    let tap = taps[ki * geo.kernel[1] + kj];
+                    let dst = &mut out_row[columns];
                     if geo.stride[1] == 1 {
-                        axpy(&mut in_row[first_ix..][..src.len()], 1.0, src);
+                        axpy(simd, dst, tap, &in_row[first_ix..]);
                     } else {
-                        let dst = in_row[first_ix..].iter_mut().step_by(geo.stride[1]);
-                        dst.zip(src).for_each(|(d, s)| *d += *s);
+                        let src = in_row[first_ix..].iter().step_by(geo.stride[1]);
+                        dst.iter_mut().zip(src).for_each(|(d, s)| *d += tap * s);
                     }
                 }
             }
-        },
-    );
+        }
+    }
+}
+
+/// Depthwise input gradient of one input plane from one of its output planes' gradients:
+/// `dx += Σ taps · shifted grad` (the adjoint of [`DepthwisePlane`]).
+struct DepthwisePlaneGrad<'a> {
+    geo: &'a ConvGeometry,
+    grad: &'a [f32],
+    taps: &'a [f32],
+    dx: &'a mut [f32],
+}
+
+impl VectorLoop for DepthwisePlaneGrad<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn run<S: Simd>(self, simd: S) {
+        let Self {
+            geo,
+            grad,
+            taps,
+            dx,
+        } = self;
+        let width = geo.in_size[1];
+        for (oy, grad_row) in grad.chunks_exact(geo.out_size[1]).enumerate() {
+            for ki in 0..geo.kernel[0] {
+                let Some(iy) = geo.input_row(oy, ki) else {
+                    continue;
+                };
+                let dx_row = &mut dx[iy * width..][..width];
+                for kj in 0..geo.kernel[1] {
+                    let (columns, first_ix) = geo.columns(kj);
+                    let tap = taps[ki * geo.kernel[1] + kj];
+                    let src = &grad_row[columns];
+                    if geo.stride[1] == 1 {
+                        axpy(simd, &mut dx_row[first_ix..], tap, src);
+                    } else {
+                        let dst = dx_row[first_ix..].iter_mut().step_by(geo.stride[1]);
+                        dst.zip(src).for_each(|(d, s)| *d += tap * s);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Depthwise weight gradient of one output plane: `d taps += Σ grad · shifted input plane`.
+struct DepthwiseTapsGrad<'a> {
+    geo: &'a ConvGeometry,
+    plane: &'a [f32],
+    grad: &'a [f32],
+    dtaps: &'a mut [f32],
+}
+
+impl VectorLoop for DepthwiseTapsGrad<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn run<S: Simd>(self, _simd: S) {
+        let Self {
+            geo,
+            plane,
+            grad,
+            dtaps,
+        } = self;
+        let width = geo.in_size[1];
+        for (oy, grad_row) in grad.chunks_exact(geo.out_size[1]).enumerate() {
+            for ki in 0..geo.kernel[0] {
+                let Some(iy) = geo.input_row(oy, ki) else {
+                    continue;
+                };
+                let in_row = &plane[iy * width..][..width];
+                for kj in 0..geo.kernel[1] {
+                    let (columns, first_ix) = geo.columns(kj);
+                    let src = &grad_row[columns];
+                    dtaps[ki * geo.kernel[1] + kj] += if geo.stride[1] == 1 {
+                        dot(src, &in_row[first_ix..][..src.len()])
+                    } else {
+                        let xs = in_row[first_ix..].iter().step_by(geo.stride[1]);
+                        src.iter().zip(xs).map(|(g, x)| g * x).sum()
+                    };
+                }
+            }
+        }
+    }
 }
 
 /// Depthwise forward: each output plane `co` reads input plane `co / multiplier`.
 fn depthwise_forward(geo: &ConvGeometry, x: &[f32], weight: &[f32], out: &mut [f32]) {
-    let (taps, multiplier) = (
-        geo.kernel[0] * geo.kernel[1],
-        geo.out_channels / geo.in_channels,
-    );
-    let (out_w, width) = (geo.out_size[1], geo.in_size[1]);
+    let taps = geo.kernel[0] * geo.kernel[1];
+    let multiplier = geo.out_channels / geo.in_channels;
     out.par_chunks_mut(geo.out_plane())
         .enumerate()
         .for_each(|(i, out)| {
             let (n, co) = (i / geo.out_channels, i % geo.out_channels);
-            let plane =
-                &x[(n * geo.in_channels + co / multiplier) * geo.in_plane()..][..geo.in_plane()];
-            let w = &weight[co * taps..][..taps];
-            vector_arch().dispatch(
-                #[inline(always)]
-                || {
-                    for (oy, out_row) in out.chunks_exact_mut(out_w).enumerate() {
-                        for ki in 0..geo.kernel[0] {
-                            let Some(iy) = geo.input_row(oy, ki) else {
-                                continue;
-                            };
-                            let in_row = &plane[iy * width..][..width];
-                            for kj in 0..geo.kernel[1] {
-                                let (columns, first_ix) = geo.columns(kj);
-                                let tap = w[ki * geo.kernel[1] + kj];
-                                let dst = &mut out_row[columns];
-                                if geo.stride[1] == 1 {
-                                    axpy(dst, tap, &in_row[first_ix..]);
-                                } else {
-                                    let src = in_row[first_ix..].iter().step_by(geo.stride[1]);
-                                    dst.iter_mut().zip(src).for_each(|(d, s)| *d += tap * s);
-                                }
-                            }
-                        }
-                    }
-                },
-            );
+            let ci = n * geo.in_channels + co / multiplier;
+            vectorised(DepthwisePlane {
+                geo,
+                plane: &x[ci * geo.in_plane()..][..geo.in_plane()],
+                taps: &weight[co * taps..][..taps],
+                out,
+            });
         });
 }
 
 /// Depthwise input gradient: input plane `ci` gathers from its `multiplier` output planes.
 fn depthwise_input_grad(geo: &ConvGeometry, weight: &[f32], grad: &[f32], dx: &mut [f32]) {
-    let (taps, multiplier) = (
-        geo.kernel[0] * geo.kernel[1],
-        geo.out_channels / geo.in_channels,
-    );
-    let (out_w, width) = (geo.out_size[1], geo.in_size[1]);
+    let taps = geo.kernel[0] * geo.kernel[1];
+    let multiplier = geo.out_channels / geo.in_channels;
     dx.par_chunks_mut(geo.in_plane())
         .enumerate()
         .for_each(|(i, dx)| {
             let (n, ci) = (i / geo.in_channels, i % geo.in_channels);
-            vector_arch().dispatch(
-                #[inline(always)]
-                || {
-                    for co in ci * multiplier..(ci + 1) * multiplier {
-                        let grad = &grad[(n * geo.out_channels + co) * geo.out_plane()..]
-                            [..geo.out_plane()];
-                        let w = &weight[co * taps..][..taps];
-                        for (oy, grad_row) in grad.chunks_exact(out_w).enumerate() {
-                            for ki in 0..geo.kernel[0] {
-                                let Some(iy) = geo.input_row(oy, ki) else {
-                                    continue;
-                                };
-                                let dx_row = &mut dx[iy * width..][..width];
-                                for kj in 0..geo.kernel[1] {
-                                    let (columns, first_ix) = geo.columns(kj);
-                                    let tap = w[ki * geo.kernel[1] + kj];
-                                    let src = &grad_row[columns];
-                                    if geo.stride[1] == 1 {
-                                        axpy(&mut dx_row[first_ix..][..src.len()], tap, src);
-                                    } else {
-                                        let dst =
-                                            dx_row[first_ix..].iter_mut().step_by(geo.stride[1]);
-                                        dst.zip(src).for_each(|(d, s)| *d += tap * s);
-                                    }
-                                }
-                            }
-                        }
-                    }
-                },
-            );
+            for co in ci * multiplier..(ci + 1) * multiplier {
+                let plane = (n * geo.out_channels + co) * geo.out_plane();
+                vectorised(DepthwisePlaneGrad {
+                    geo,
+                    grad: &grad[plane..][..geo.out_plane()],
+                    taps: &weight[co * taps..][..taps],
+                    dx: &mut *dx,
+                });
+            }
         });
 }
 
 /// Depthwise weight gradient: each output channel's taps, summed over images and pixels.
 fn depthwise_weight_grad(geo: &ConvGeometry, x: &[f32], grad: &[f32]) -> Vec<f32> {
-    let (taps, multiplier) = (
-        geo.kernel[0] * geo.kernel[1],
-        geo.out_channels / geo.in_channels,
-    );
-    let (out_w, width) = (geo.out_size[1], geo.in_size[1]);
+    let taps = geo.kernel[0] * geo.kernel[1];
+    let multiplier = geo.out_channels / geo.in_channels;
     let mut dw = vec![0.0; geo.out_channels * taps];
-    dw.par_chunks_mut(taps).enumerate().for_each(|(co, dw)| {
-        vector_arch().dispatch(
-            #[inline(always)]
-            || {
-                for n in 0..geo.batch {
-                    let plane = &x[(n * geo.in_channels + co / multiplier) * geo.in_plane()..]
-                        [..geo.in_plane()];
-                    let grad =
-                        &grad[(n * geo.out_channels + co) * geo.out_plane()..][..geo.out_plane()];
-                    for (oy, grad_row) in grad.chunks_exact(out_w).enumerate() {
-                        for ki in 0..geo.kernel[0] {
-                            let Some(iy) = geo.input_row(oy, ki) else {
-                                continue;
-                            };
-                            let in_row = &plane[iy * width..][..width];
-                            for kj in 0..geo.kernel[1] {
-                                let (columns, first_ix) = geo.columns(kj);
-                                let src = &grad_row[columns];
-                                dw[ki * geo.kernel[1] + kj] += if geo.stride[1] == 1 {
-                                    dot(src, &in_row[first_ix..][..src.len()])
-                                } else {
-                                    let xs = in_row[first_ix..].iter().step_by(geo.stride[1]);
-                                    src.iter().zip(xs).map(|(g, x)| g * x).sum()
-                                };
-                            }
-                        }
-                    }
-                }
-            },
-        );
+    dw.par_chunks_mut(taps).enumerate().for_each(|(co, dtaps)| {
+        for n in 0..geo.batch {
+            let ci = n * geo.in_channels + co / multiplier;
+            let plane = (n * geo.out_channels + co) * geo.out_plane();
+            vectorised(DepthwiseTapsGrad {
+                geo,
+                plane: &x[ci * geo.in_plane()..][..geo.in_plane()],
+                grad: &grad[plane..][..geo.out_plane()],
+                dtaps: &mut *dtaps,
+            });
+        }
     });
     dw
-}
-
-/// `dst[i] += a · src[i]` over the shorter of the two; vectorised by the compiler inside
-/// [`vector_arch`]'s dispatch.
-#[inline(always)]
-fn axpy(dst: &mut [f32], a: f32, src: &[f32]) {
-    dst.iter_mut().zip(src).for_each(|(d, s)| *d += a * s);
 }

@@ -32,8 +32,8 @@ mod batch_norm;
 mod conv;
 #[cfg(feature = "flex")]
 mod extension;
-mod lanes;
 mod pool;
+mod simd;
 #[cfg(test)]
 mod tests;
 

@@ -431,7 +431,10 @@ proptest! {
     #[test]
     fn max_pool_and_its_gradient_equal_burns(case in case()) {
         // Padding of at most half the window, as burn and PyTorch require.
-        let fits = case.padding.iter().zip(case.kernel).all(|(&(b, e), k)| b.max(e) <= k / 2);
+        let mut case = case;
+        for (pad, k) in case.padding.iter_mut().zip(case.kernel) {
+            *pad = (pad.0.min(k / 2), pad.1.min(k / 2));
+        }
         let geometry = ConvGeometry::new(
             [case.batch, case.groups, case.size[0], case.size[1]],
             [case.groups, 1, case.kernel[0], case.kernel[1]],
@@ -440,7 +443,7 @@ proptest! {
             case.dilation,
             case.groups,
         );
-        prop_assume!(fits && geometry.is_some());
+        prop_assume!(geometry.is_some());
         let mien = run_max_pool(&case, Kernels::Mien);
         let burn = run_max_pool(&case, Kernels::Burn);
         assert_close("output", &mien[0], &burn[0])?;

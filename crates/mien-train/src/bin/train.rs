@@ -2,6 +2,12 @@
 //! flags only: `train --arch mini_xception --labels fer2013 --epochs 30 --out runs/mx`.
 //! Resume an interrupted run with `train --out runs/mx --resume`.
 
+// Training allocates and frees tens of megabytes per layer and step; glibc's malloc returns
+// them to the kernel and faults them in again (a fifth of the CPU time in `perf`), mimalloc
+// keeps them for reuse (`docs/BENCHMARKS.md`, "Training kernels").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
