@@ -73,6 +73,25 @@ pub fn forward(shape: Planes, x: &[f32], gamma: &[f32], beta: &[f32], epsilon: f
     }
 }
 
+/// `y = scale[c] · x + shift[c]`: batch normalisation in inference mode.
+pub fn channel_affine(shape: Planes, x: &[f32], scale: &[f32], shift: &[f32]) -> Vec<f32> {
+    let mut output = vec![0.0; x.len()];
+    output
+        .par_chunks_mut(shape.plane.max(1))
+        .zip(x.par_chunks(shape.plane.max(1)))
+        .enumerate()
+        .for_each(|(i, (out, x))| {
+            let c = i % shape.channels;
+            vectorised(Affine {
+                out,
+                first: (scale[c], x),
+                second: None,
+                constant: shift[c],
+            });
+        });
+    output
+}
+
 /// The gradients of [`forward`] with respect to `x`, `γ` and `β`, given `d y`.
 pub struct Gradients {
     /// `[N, C, P]`.

@@ -274,6 +274,10 @@ pub fn input_grad(geo: &ConvGeometry, weight: &[f32], grad: &[f32]) -> Vec<f32> 
     dx
 }
 
+/// How many partial weight gradients a batch is split into (at most; each part sums its images
+/// in order, then the parts are added in order).
+const WEIGHT_GRAD_PARTS: usize = 8;
+
 /// The gradient with respect to the weight: `x, d out -> d W [C_out, C_in / g, KH, KW]`, summed
 /// over the batch.
 pub fn weight_grad(geo: &ConvGeometry, x: &[f32], grad: &[f32]) -> Vec<f32> {
@@ -286,12 +290,18 @@ pub fn weight_grad(geo: &ConvGeometry, x: &[f32], grad: &[f32]) -> Vec<f32> {
     }
     let (patch, plane) = (geo.patch_len(), geo.out_plane());
     let col_len = if geo.is_pointwise() { 0 } else { patch * plane };
-    x.par_chunks(geo.in_channels * geo.in_plane())
-        .zip(grad.par_chunks(geo.out_channels * plane))
-        .fold(
-            || vec![0.0; len],
-            |mut dw, (x, grad)| {
-                with_scratch(col_len, |col| {
+    // A fixed split of the batch and a fixed order of summation, whatever the thread count and
+    // scheduling: the same inputs always give the same bits.
+    let images_per_part = geo.batch.div_ceil(WEIGHT_GRAD_PARTS);
+    let image_x = geo.in_channels * geo.in_plane();
+    let image_grad = geo.out_channels * plane;
+    let parts: Vec<Vec<f32>> = x
+        .par_chunks(images_per_part * image_x)
+        .zip(grad.par_chunks(images_per_part * image_grad))
+        .map(|(x, grad)| {
+            let mut dw = vec![0.0; len];
+            with_scratch(col_len, |col| {
+                for (x, grad) in x.chunks_exact(image_x).zip(grad.chunks_exact(image_grad)) {
                     for g in 0..geo.groups {
                         let x = &x[g * geo.group_in() * geo.in_plane()..]
                             [..geo.group_in() * geo.in_plane()];
@@ -312,11 +322,15 @@ pub fn weight_grad(geo: &ConvGeometry, x: &[f32], grad: &[f32]) -> Vec<f32> {
                             Par::Seq,
                         );
                     }
-                });
-                dw
-            },
-        )
-        .reduce(|| vec![0.0; len], add_into)
+                }
+            });
+            dw
+        })
+        .collect();
+    parts
+        .into_iter()
+        .reduce(add_into)
+        .unwrap_or_else(|| vec![0.0; len])
 }
 
 /// The gradient with respect to the bias: `d out [N, C_out, P] -> d b [C_out]`, summed over

@@ -98,6 +98,16 @@ pub trait KernelOps: Backend {
         (grads.x_grad, grads.gamma_grad, grads.beta_grad)
     }
 
+    /// `x [N, C, ...] · scale[c] + shift[c]`: batch normalisation in inference mode, with the
+    /// running statistics folded into `scale` and `shift`.
+    fn mien_channel_affine(
+        x: FloatTensor<Self>,
+        scale: FloatTensor<Self>,
+        shift: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        broadcast_affine::<Self>(x, scale, shift)
+    }
+
     /// 2-D max pooling without ceil mode, padding as `(begin, end)` pairs; ties go to the first
     /// maximum in scan order.
     fn mien_max_pool2d(
@@ -117,6 +127,19 @@ pub trait KernelOps: Backend {
         padding: [(usize, usize); 2],
         dilation: [usize; 2],
     ) -> FloatTensor<Self>;
+}
+
+/// `x [N, C, ...] · scale[c] + shift[c]` with the backend's broadcasting operations.
+fn broadcast_affine<B: Backend>(
+    x: FloatTensor<B>,
+    scale: FloatTensor<B>,
+    shift: FloatTensor<B>,
+) -> FloatTensor<B> {
+    let mut per_channel = vec![1; x.shape().num_dims()];
+    per_channel[1] = scale.shape()[0];
+    let scale = B::float_reshape(scale, Shape::from(per_channel.clone()));
+    let shift = B::float_reshape(shift, Shape::from(per_channel));
+    B::float_add(B::float_mul(x, scale), shift)
 }
 
 /// The shapes of `x` and `weight` with burn's options, when both are `f32` (the only type mien's
@@ -337,6 +360,14 @@ impl KernelOps for Flex {
         let geo = pool_geometry(&x, kernel, stride, padding, dilation);
         let dx = pool::backward(&geo, &values(&x), &values(&output_grad));
         flex_tensor(dx, x.shape())
+    }
+
+    fn mien_channel_affine(x: FlexTensor, scale: FlexTensor, shift: FlexTensor) -> FlexTensor {
+        let Some(shape) = planes(&x, [&scale, &shift]) else {
+            return broadcast_affine::<Flex>(x, scale, shift);
+        };
+        let out = batch_norm::channel_affine(shape, &values(&x), &values(&scale), &values(&shift));
+        flex_tensor(out, x.shape())
     }
 }
 

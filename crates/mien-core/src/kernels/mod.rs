@@ -179,8 +179,16 @@ pub fn conv2d_layer(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
 /// layer not frozen) runs [`batch_norm_train`]; inference mode is burn's own.
 pub fn batch_norm_layer(norm: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
     let device = x.device();
-    if !(device.is_autodiff() && norm.training.is_enabled()) || !runs_mien_kernels(&device) {
+    if !runs_mien_kernels(&device) {
         return norm.forward(x);
+    }
+    if !(device.is_autodiff() && norm.training.is_enabled()) {
+        // Inference: the running statistics folded into one scale and shift per channel.
+        let mean = norm.running_mean.value().to_device(&device);
+        let variance = norm.running_var.value().to_device(&device);
+        let scale = norm.gamma.val() / variance.add_scalar(norm.epsilon).sqrt();
+        let shift = norm.beta.val() - mean * scale.clone();
+        return channel_affine(x, scale, shift);
     }
     let (output, mean, variance) =
         batch_norm_train(x, norm.gamma.val(), norm.beta.val(), norm.epsilon);
@@ -197,6 +205,28 @@ pub fn batch_norm_layer(norm: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
     update(&norm.running_mean, mean);
     update(&norm.running_var, variance);
     output
+}
+
+/// `x: [N, C, ...]` times `scale[c]` plus `shift[c]` per channel (batch normalisation in
+/// inference mode, with its statistics folded in); differentiable on an autodiff device.
+pub fn channel_affine<const D: usize>(
+    x: Tensor<D>,
+    scale: Tensor<1>,
+    shift: Tensor<1>,
+) -> Tensor<D> {
+    #[cfg(feature = "flex")]
+    if runs_mien_kernels(&x.device()) {
+        use burn::backend::Dispatch;
+        use extension::KernelOps;
+        return Tensor::from_dispatch(<Dispatch as KernelOps>::mien_channel_affine(
+            x.into_dispatch(),
+            scale.into_dispatch(),
+            shift.into_dispatch(),
+        ));
+    }
+    let mut per_channel = [1; D];
+    per_channel[1] = scale.dims()[0];
+    x * scale.reshape(per_channel) + shift.reshape(per_channel)
 }
 
 /// Batch normalisation with the batch's own statistics, as
