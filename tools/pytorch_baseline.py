@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
-"""PyTorch reference for mien's baseline CNN benchmark (not part of the test suite).
+"""PyTorch reference for mien's training benchmarks (not part of the test suite).
 
-Builds the same network as `mien_models::backbones::BaselineCnnConfig::new()` with a 7-class
-head (three blocks of conv3x3-BN-ReLU x2, max-pool 2, dropout 0.25, channels 32/64/128;
-global average pooling; linear 128->512, ReLU, dropout; linear 512->7: 356,967 trainable
-parameters) and measures, like `benches/backends.rs`, batch-64 48x48x1 inference and
-training-step (forward, cross-entropy, backward, AdamW) throughput in images/s.
+Builds the networks of `benches/training.rs` exactly as mien builds them, each with a 7-class
+head: the baseline CNN (`BaselineCnnConfig::new()`: three blocks of conv3x3-BN-ReLU x2,
+max-pool 2, dropout 0.25, channels 32/64/128; global average pooling; linear 128->512, ReLU,
+dropout; linear 512->7: 356,967 trainable parameters), the wide mini-Xception of the bundled
+default model and ResNet-18 with its 48x48 stem, and measures batch-64 48x48x1 inference and
+training-step (forward, cross-entropy, backward, AdamW) throughput in images/s. `--layers`
+times the single layers of `benches/layers.rs` instead.
 
     python3 -m venv /tmp/torchenv && /tmp/torchenv/bin/pip install torch
-    /tmp/torchenv/bin/python tools/pytorch_baseline.py [--threads 2] [--channels-last]
+    /tmp/torchenv/bin/python tools/pytorch_baseline.py [--model NAME] [--threads 2] [--channels-last]
+    /tmp/torchenv/bin/python tools/pytorch_baseline.py --layers
 
 Prints one JSON line with the medians; docs/BENCHMARKS.md records the figures.
 """
@@ -127,29 +130,48 @@ def median_seconds(step, warmup: int, runs: int) -> float:
 
 
 def time_layers(args) -> None:
-    """The layers of benches/layers.rs: milliseconds per call at batch 64."""
+    """The layers of benches/layers.rs: milliseconds per call at batch 64, 32 channels, 48x48."""
     x = torch.rand(args.batch, 32, 48, 48)
-    conv = nn.Conv2d(32, 32, 3, padding=1)
-    norm = nn.BatchNorm2d(32).eval()
     x_grad = x.clone().requires_grad_()
+    conv = nn.Conv2d(32, 32, 3, padding=1)
+    depthwise = nn.Conv2d(32, 32, 3, padding=1, groups=32, bias=False)
+    norm = nn.BatchNorm2d(32)
+    pool = nn.MaxPool2d(2)
 
-    def conv_forward():
-        with torch.no_grad():
-            conv(x).sum().item()
+    def forward(layer):
+        def run():
+            with torch.no_grad():
+                layer(x).sum().item()
+        return run
 
-    def conv_forward_backward():
-        x_grad.grad = None
-        conv(x_grad).sum().backward()
-        x_grad.grad.sum().item()
+    def forward_backward(layer):
+        def run():
+            x_grad.grad = None
+            layer(x_grad).sum().backward()
+            x_grad.grad.sum().item()
+        return run
 
-    def norm_forward():
-        with torch.no_grad():
-            norm(x).sum().item()
+    def inference(layer):
+        def run():
+            layer.eval()
+            forward(layer)()
+        return run
 
+    def training(layer):
+        def run():
+            layer.train()
+            forward_backward(layer)()
+        return run
+
+    cases = [("conv3x3_32x32_48px/forward", forward(conv)),
+             ("conv3x3_32x32_48px/forward_backward", forward_backward(conv)),
+             ("depthwise3x3_32_48px/forward", forward(depthwise)),
+             ("depthwise3x3_32_48px/forward_backward", forward_backward(depthwise)),
+             ("batchnorm_32_48px/inference", inference(norm)),
+             ("batchnorm_32_48px/train_forward_backward", training(norm)),
+             ("maxpool2x2_32_48px/forward_backward", forward_backward(pool))]
     results = {name: round(1000 * median_seconds(f, warmup=3, runs=args.runs), 2)
-               for name, f in [("conv3x3_32x32_48px/forward", conv_forward),
-                               ("conv3x3_32x32_48px/forward_backward", conv_forward_backward),
-                               ("batchnorm_32_48px/forward", norm_forward)]}
+               for name, f in cases}
     print(json.dumps({"torch": torch.__version__, "threads": args.threads, "ms": results}))
 
 
