@@ -36,19 +36,12 @@ fn layers(c: &mut Criterion) {
     let x = Tensor::<4>::random(SHAPE, Distribution::Default, &device);
     let x_t = Tensor::<4>::random(SHAPE, Distribution::Default, &train).require_grad();
     // The most expensive layer of the baseline CNN's first block, and mini-Xception's depthwise.
-    let conv3x3 = |device| {
-        Conv2dConfig::new([32, 32], [3, 3])
-            .with_padding(PaddingConfig2d::Same)
-            .init(device)
-    };
-    let depthwise = |device| {
-        Conv2dConfig::new([32, 32], [3, 3])
-            .with_groups(32)
-            .with_padding(PaddingConfig2d::Same)
-            .with_bias(false)
-            .init(device)
-    };
-    let convs: [(&str, fn(&burn::tensor::Device) -> Conv2d); 2] = [
+    let conv3x3 = Conv2dConfig::new([32, 32], [3, 3]).with_padding(PaddingConfig2d::Same);
+    let depthwise = Conv2dConfig::new([32, 32], [3, 3])
+        .with_groups(32)
+        .with_padding(PaddingConfig2d::Same)
+        .with_bias(false);
+    let convs = [
         ("conv3x3_32x32_48px", conv3x3),
         ("depthwise3x3_32_48px", depthwise),
     ];
@@ -58,9 +51,9 @@ fn layers(c: &mut Criterion) {
 
     for kernels in [Kernels::Mien, Kernels::Burn] {
         let label = format!("{kernels:?}").to_lowercase();
-        for (name, init) in convs {
-            let conv = init(&device);
-            let conv_t = init(&train);
+        for (name, config) in &convs {
+            let conv: Conv2d = config.init(&device);
+            let conv_t: Conv2d = config.init(&train);
             group.bench_function(BenchmarkId::new(format!("{name}/forward"), &label), |b| {
                 b.iter(|| kernels.scope(|| conv2d_layer(&conv, x.clone()).into_data()))
             });

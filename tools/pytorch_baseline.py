@@ -137,6 +137,11 @@ def time_layers(args) -> None:
     depthwise = nn.Conv2d(32, 32, 3, padding=1, groups=32, bias=False)
     norm = nn.BatchNorm2d(32)
     pool = nn.MaxPool2d(2)
+    if args.channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+        x_grad = x.clone().requires_grad_()
+        for layer in (conv, depthwise, norm):
+            layer.to(memory_format=torch.channels_last)
 
     def forward(layer):
         def run():
@@ -172,7 +177,8 @@ def time_layers(args) -> None:
              ("maxpool2x2_32_48px/forward_backward", forward_backward(pool))]
     results = {name: round(1000 * median_seconds(f, warmup=3, runs=args.runs), 2)
                for name, f in cases}
-    print(json.dumps({"torch": torch.__version__, "threads": args.threads, "ms": results}))
+    print(json.dumps({"torch": torch.__version__, "threads": args.threads,
+                      "channels_last": args.channels_last, "ms": results}))
 
 
 def main() -> None:
