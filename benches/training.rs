@@ -21,7 +21,9 @@ use mien_core::Backbone;
 use mien_core::kernels::Kernels;
 use mien_core::select_device;
 use mien_models::ClassifierConfig;
-use mien_models::backbones::{BaselineCnnConfig, MiniXceptionConfig, ResNet18Config};
+use mien_models::backbones::{
+    BaselineCnnConfig, HybridTransformerConfig, MiniXceptionConfig, ResNet18Config, VitTinyConfig,
+};
 
 const BATCH: usize = 64;
 
@@ -67,6 +69,11 @@ fn training(c: &mut Criterion) {
             .init(d)
     });
     bench_network(c, "resnet18", |d| ResNet18Config::new().init(d));
+    // Attention-based: mien's kernels cover only their convolutions.
+    bench_network(c, "vit_tiny", |d| VitTinyConfig::new().init(d));
+    bench_network(c, "hybrid_transformer", |d| {
+        HybridTransformerConfig::new().init(d)
+    });
 }
 
 criterion_group!(benches, training);

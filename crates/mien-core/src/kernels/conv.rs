@@ -183,6 +183,43 @@ impl ConvGeometry {
         }
         (first..end, first * stride + offset - pad)
     }
+
+    /// Every tap of every output row that reads inside the image, in scan order (output row,
+    /// then kernel row, then kernel column): what the direct (depthwise, pooling) loops visit.
+    pub(super) fn row_taps(&self) -> impl Iterator<Item = RowTap> + '_ {
+        let [kh, kw] = self.kernel;
+        (0..self.out_size[0]).flat_map(move |oy| {
+            (0..kh)
+                .filter_map(move |ki| self.input_row(oy, ki).map(|iy| (ki, iy)))
+                .flat_map(move |(ki, iy)| {
+                    (0..kw).filter_map(move |kj| {
+                        let (columns, first_ix) = self.columns(kj);
+                        (!columns.is_empty()).then_some(RowTap {
+                            oy,
+                            iy,
+                            tap: ki * kw + kj,
+                            columns,
+                            first_ix,
+                        })
+                    })
+                })
+        })
+    }
+}
+
+/// One kernel tap applied along one output row: output columns `columns` read input row `iy`
+/// from column `first_ix` on, every `stride` columns.
+pub(super) struct RowTap {
+    /// The output row.
+    pub oy: usize,
+    /// The input row.
+    pub iy: usize,
+    /// The tap's index in the kernel, `ki · KW + kj`.
+    pub tap: usize,
+    /// The output columns the tap reaches inside the image.
+    pub columns: Range<usize>,
+    /// The input column of the first of them.
+    pub first_ix: usize,
 }
 
 /// `[N, C_in, H, W] ⊛ [C_out, C_in / g, KH, KW] (+ bias) -> [N, C_out, out_h, out_w]`.
@@ -346,6 +383,17 @@ pub fn bias_grad([batch, channels, plane]: [usize; 3], grad: &[f32]) -> Vec<f32>
         .collect()
 }
 
+/// `dst[i] += a · src[i · stride]` over `dst`.
+#[inline(always)]
+fn axpy_strided<S: Simd>(simd: S, dst: &mut [f32], a: f32, src: &[f32], stride: usize) {
+    if stride == 1 {
+        axpy(simd, dst, a, src);
+    } else {
+        let src = src.iter().step_by(stride);
+        dst.iter_mut().zip(src).for_each(|(d, s)| *d += a * s);
+    }
+}
+
 thread_local! {
     /// Each thread's im2col buffer, kept between calls: a fresh multi-megabyte allocation per
     /// image costs page faults that rival the matrix product.
@@ -456,25 +504,11 @@ impl VectorLoop for DepthwisePlane<'_> {
             taps,
             out,
         } = self;
-        let width = geo.in_size[1];
-        for (oy, out_row) in out.chunks_exact_mut(geo.out_size[1]).enumerate() {
-            for ki in 0..geo.kernel[0] {
-                let Some(iy) = geo.input_row(oy, ki) else {
-                    continue;
-                };
-                let in_row = &plane[iy * width..][..width];
-                for kj in 0..geo.kernel[1] {
-                    let (columns, first_ix) = geo.columns(kj);
-                    let tap = taps[ki * geo.kernel[1] + kj];
-                    let dst = &mut out_row[columns];
-                    if geo.stride[1] == 1 {
-                        axpy(simd, dst, tap, &in_row[first_ix..]);
-                    } else {
-                        let src = in_row[first_ix..].iter().step_by(geo.stride[1]);
-                        dst.iter_mut().zip(src).for_each(|(d, s)| *d += tap * s);
-                    }
-                }
-            }
+        let (width, out_w) = (geo.in_size[1], geo.out_size[1]);
+        for t in geo.row_taps() {
+            let src = &plane[t.iy * width + t.first_ix..(t.iy + 1) * width];
+            let dst = &mut out[t.oy * out_w..][..out_w][t.columns];
+            axpy_strided(simd, dst, taps[t.tap], src, geo.stride[1]);
         }
     }
 }
@@ -499,24 +533,15 @@ impl VectorLoop for DepthwisePlaneGrad<'_> {
             taps,
             dx,
         } = self;
-        let width = geo.in_size[1];
-        for (oy, grad_row) in grad.chunks_exact(geo.out_size[1]).enumerate() {
-            for ki in 0..geo.kernel[0] {
-                let Some(iy) = geo.input_row(oy, ki) else {
-                    continue;
-                };
-                let dx_row = &mut dx[iy * width..][..width];
-                for kj in 0..geo.kernel[1] {
-                    let (columns, first_ix) = geo.columns(kj);
-                    let tap = taps[ki * geo.kernel[1] + kj];
-                    let src = &grad_row[columns];
-                    if geo.stride[1] == 1 {
-                        axpy(simd, &mut dx_row[first_ix..], tap, src);
-                    } else {
-                        let dst = dx_row[first_ix..].iter_mut().step_by(geo.stride[1]);
-                        dst.zip(src).for_each(|(d, s)| *d += tap * s);
-                    }
-                }
+        let (width, out_w) = (geo.in_size[1], geo.out_size[1]);
+        for t in geo.row_taps() {
+            let src = &grad[t.oy * out_w..][..out_w][t.columns];
+            let dst = &mut dx[t.iy * width + t.first_ix..(t.iy + 1) * width];
+            if geo.stride[1] == 1 {
+                axpy(simd, dst, taps[t.tap], src);
+            } else {
+                let dst = dst.iter_mut().step_by(geo.stride[1]);
+                dst.zip(src).for_each(|(d, s)| *d += taps[t.tap] * s);
             }
         }
     }
@@ -541,24 +566,16 @@ impl VectorLoop for DepthwiseTapsGrad<'_> {
             grad,
             dtaps,
         } = self;
-        let width = geo.in_size[1];
-        for (oy, grad_row) in grad.chunks_exact(geo.out_size[1]).enumerate() {
-            for ki in 0..geo.kernel[0] {
-                let Some(iy) = geo.input_row(oy, ki) else {
-                    continue;
-                };
-                let in_row = &plane[iy * width..][..width];
-                for kj in 0..geo.kernel[1] {
-                    let (columns, first_ix) = geo.columns(kj);
-                    let src = &grad_row[columns];
-                    dtaps[ki * geo.kernel[1] + kj] += if geo.stride[1] == 1 {
-                        dot(src, &in_row[first_ix..][..src.len()])
-                    } else {
-                        let xs = in_row[first_ix..].iter().step_by(geo.stride[1]);
-                        src.iter().zip(xs).map(|(g, x)| g * x).sum()
-                    };
-                }
-            }
+        let (width, out_w) = (geo.in_size[1], geo.out_size[1]);
+        for t in geo.row_taps() {
+            let grad = &grad[t.oy * out_w..][..out_w][t.columns];
+            let xs = &plane[t.iy * width + t.first_ix..(t.iy + 1) * width];
+            dtaps[t.tap] += if geo.stride[1] == 1 {
+                dot(grad, &xs[..grad.len()])
+            } else {
+                let xs = xs.iter().step_by(geo.stride[1]);
+                grad.iter().zip(xs).map(|(g, x)| g * x).sum()
+            };
         }
     }
 }

@@ -10,28 +10,6 @@ use rayon::prelude::*;
 
 use super::conv::ConvGeometry;
 
-/// Calls `visit(columns, taps)` for each tap of output row `oy`'s windows in scan order: the
-/// output columns the tap reaches and, for each, the flat in-plane index of the pixel it reads.
-#[inline(always)]
-fn for_each_tap(
-    geo: &ConvGeometry,
-    oy: usize,
-    mut visit: impl FnMut(std::ops::Range<usize>, std::iter::StepBy<std::ops::RangeFrom<usize>>),
-) {
-    let width = geo.in_size[1];
-    for ki in 0..geo.kernel[0] {
-        let Some(iy) = geo.input_row(oy, ki) else {
-            continue;
-        };
-        for kj in 0..geo.kernel[1] {
-            let (columns, first_ix) = geo.columns(kj);
-            if !columns.is_empty() {
-                visit(columns, (iy * width + first_ix..).step_by(geo.stride[1]));
-            }
-        }
-    }
-}
-
 /// `[N, C, H, W] -> [N, C, out_h, out_w]`, each output the maximum of its window (padding
 /// excluded); `geo` is the geometry of a depthwise convolution with the pooling window.
 pub fn forward(geo: &ConvGeometry, x: &[f32]) -> Vec<f32> {
@@ -42,19 +20,21 @@ pub fn forward(geo: &ConvGeometry, x: &[f32]) -> Vec<f32> {
     out.par_chunks_mut(geo.out_plane())
         .zip(x.par_chunks(geo.in_plane()))
         .for_each(|(out, plane)| {
-            for (oy, row) in out.chunks_exact_mut(geo.out_size[1]).enumerate() {
-                for_each_tap(geo, oy, |columns, taps| {
-                    for (max, i) in row[columns].iter_mut().zip(taps) {
-                        let value = plane[i];
-                        // NaN wins, as in burn-flex; the first tap of a window always replaces
-                        // the initial −∞ or equals it.
-                        *max = if value > *max || value.is_nan() {
-                            value
-                        } else {
-                            *max
-                        };
-                    }
-                });
+            let (width, out_w) = (geo.in_size[1], geo.out_size[1]);
+            for t in geo.row_taps() {
+                let row = &mut out[t.oy * out_w..][..out_w][t.columns];
+                let taps = plane[t.iy * width + t.first_ix..]
+                    .iter()
+                    .step_by(geo.stride[1]);
+                for (max, &value) in row.iter_mut().zip(taps) {
+                    // NaN wins, as in burn-flex; the first tap of a window always replaces
+                    // the initial −∞ or equals it.
+                    *max = if value > *max || value.is_nan() {
+                        value
+                    } else {
+                        *max
+                    };
+                }
             }
         });
     out
@@ -72,14 +52,17 @@ pub fn backward(geo: &ConvGeometry, x: &[f32], grad: &[f32]) -> Vec<f32> {
                 .zip(grad.par_chunks(geo.out_plane())),
         )
         .for_each(|(dx, (plane, grad))| {
-            let out_w = geo.out_size[1];
+            let (width, out_w) = (geo.in_size[1], geo.out_size[1]);
+            // The maximum of each output pixel's window so far, and its flat input index.
             let (mut best, mut at) = (vec![0.0; out_w], vec![usize::MAX; out_w]);
+            let mut taps = geo.row_taps().peekable();
             for (oy, row) in grad.chunks_exact(out_w).enumerate() {
                 best.fill(f32::NEG_INFINITY);
                 at.fill(usize::MAX);
-                for_each_tap(geo, oy, |columns, taps| {
-                    let slots = best[columns.clone()].iter_mut().zip(&mut at[columns]);
-                    for ((max, at), i) in slots.zip(taps) {
+                while let Some(t) = taps.next_if(|t| t.oy == oy) {
+                    let slots = best[t.columns.clone()].iter_mut().zip(&mut at[t.columns]);
+                    let inputs = (t.iy * width + t.first_ix..).step_by(geo.stride[1]);
+                    for ((max, at), i) in slots.zip(inputs) {
                         let value = plane[i];
                         // The first maximum in scan order; NaN always wins.
                         if *at == usize::MAX || value > *max || value.is_nan() {
@@ -87,7 +70,7 @@ pub fn backward(geo: &ConvGeometry, x: &[f32], grad: &[f32]) -> Vec<f32> {
                             *at = i;
                         }
                     }
-                });
+                }
                 for (&i, g) in at.iter().zip(row) {
                     if let Some(dx) = dx.get_mut(i) {
                         *dx += g;
