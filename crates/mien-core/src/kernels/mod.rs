@@ -212,6 +212,9 @@ pub fn batch_norm_layer(norm: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
 
 /// `x: [N, C, ...]` times `scale[c]` plus `shift[c]` per channel (batch normalisation in
 /// inference mode, with its statistics folded in); differentiable on an autodiff device.
+///
+/// # Panics
+/// When `D < 2` (a tensor without a channel axis): a programming error, not an input error.
 pub fn channel_affine<const D: usize>(
     x: Tensor<D>,
     scale: Tensor<1>,
