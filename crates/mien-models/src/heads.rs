@@ -5,6 +5,7 @@ use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::activation::{sigmoid, softmax};
 use mien_core::Backbone;
+use mien_core::kernels::dropout_layer;
 
 /// Configuration of a [`Classifier`] head.
 #[derive(Config, Debug)]
@@ -41,7 +42,7 @@ impl<B: Backbone> Classifier<B> {
     /// Class scores before softmax: `[N, C, H, W] -> [N, num_classes]`.
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
         let features = self.backbone.features(images);
-        self.head.forward(self.dropout.forward(features))
+        self.head.forward(dropout_layer(&self.dropout, features))
     }
 
     /// Class probabilities: `[N, C, H, W] -> [N, num_classes]`, rows summing to 1.
@@ -87,7 +88,7 @@ pub struct SmileRegressor<B: Backbone> {
 impl<B: Backbone> SmileRegressor<B> {
     /// Intensity before the sigmoid: `[N, C, H, W] -> [N]`.
     pub fn forward(&self, images: Tensor<4>) -> Tensor<1> {
-        let features = self.dropout.forward(self.backbone.features(images));
+        let features = dropout_layer(&self.dropout, self.backbone.features(images));
         self.head.forward(features).flatten::<1>(0, 1)
     }
 
@@ -141,7 +142,7 @@ pub struct MultiTask<B: Backbone> {
 impl<B: Backbone> MultiTask<B> {
     /// Both heads' raw outputs from one backbone pass.
     pub fn forward(&self, images: Tensor<4>) -> MultiTaskOutput {
-        let features = self.dropout.forward(self.backbone.features(images));
+        let features = dropout_layer(&self.dropout, self.backbone.features(images));
         MultiTaskOutput {
             emotion_logits: self.emotion_head.forward(features.clone()),
             smile_logits: self.smile_head.forward(features).flatten::<1>(0, 1),

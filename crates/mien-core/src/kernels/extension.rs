@@ -7,7 +7,7 @@ use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::autodiff::{Autodiff, NodeId};
 use burn::backend::flex::FlexTensor;
-use burn::backend::ops::ModuleOps;
+use burn::backend::ops::{ActivationOps, FloatTensorOps, ModuleOps};
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{AutodiffBackend, Backend, DType, Flex, TensorMetadata, backend_extension};
 use burn::tensor::ops::ConvOptions;
@@ -15,9 +15,9 @@ use std::borrow::Cow;
 
 use burn::tensor::{Shape, TensorData};
 
-use super::batch_norm::{self, Planes};
+use super::batch_norm::{self, NormSettings, Planes};
 use super::conv::{self, ConvGeometry};
-use super::pool;
+use super::{dropout, pool};
 
 /// The operations mien runs with its own kernels. Every method's default body is burn's own
 /// operation, so a backend that does not override one behaves exactly like burn.
@@ -72,41 +72,56 @@ pub trait KernelOps: Backend {
         Self::conv2d_bias_backward(x, bias, output_grad)
     }
 
-    /// Batch normalisation with the batch's statistics, as burn's `batch_norm_train`:
-    /// `(output, mean, biased variance)`.
+    /// Batch normalisation with the batch's statistics, as burn's `batch_norm_train`, then a
+    /// ReLU if `settings` asks for one: `(output, mean, biased variance)`.
     fn mien_batch_norm_train(
         x: FloatTensor<Self>,
         gamma: FloatTensor<Self>,
         beta: FloatTensor<Self>,
-        epsilon: f64,
+        settings: NormSettings,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
-        let result = Self::batch_norm_train(x, gamma, beta, epsilon);
-        (result.output, result.mean, result.variance)
+        burn_batch_norm_train::<Self>(x, gamma, beta, settings)
     }
 
     /// The gradients of [`KernelOps::mien_batch_norm_train`], as burn's
-    /// `batch_norm_train_backward`: `(d x, d γ, d β)`.
+    /// `batch_norm_train_backward` (behind the ReLU's, with one): `(d x, d γ, d β)`.
     fn mien_batch_norm_train_backward(
         x: FloatTensor<Self>,
         gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
         mean: FloatTensor<Self>,
         variance: FloatTensor<Self>,
-        epsilon: f64,
+        settings: NormSettings,
         output_grad: FloatTensor<Self>,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
-        let grads = Self::batch_norm_train_backward(x, gamma, mean, variance, epsilon, output_grad);
-        (grads.x_grad, grads.gamma_grad, grads.beta_grad)
+        burn_batch_norm_train_backward::<Self>(
+            x,
+            [gamma, beta],
+            [mean, variance],
+            settings,
+            output_grad,
+        )
     }
 
-    /// `x [N, C, ...] · scale[c] + shift[c]`: batch normalisation in inference mode, with the
-    /// running statistics folded into `scale` and `shift`.
+    /// `x [N, C, ...] · scale[c] + shift[c]`, then `max(0, ·)` with `relu`: batch normalisation
+    /// in inference mode, with the running statistics folded into `scale` and `shift`.
     fn mien_channel_affine(
         x: FloatTensor<Self>,
         scale: FloatTensor<Self>,
         shift: FloatTensor<Self>,
+        relu: bool,
     ) -> FloatTensor<Self> {
-        broadcast_affine::<Self>(x, scale, shift)
+        let y = broadcast_affine::<Self>(x, scale, shift);
+        match relu {
+            true => Self::relu(y),
+            false => y,
+        }
     }
+
+    /// Dropout: `x / keep` where the element is kept, 0 elsewhere, each element kept with
+    /// probability `keep` by a mask that `seed` alone decides. Linear in `x`, so its gradient is
+    /// itself applied to the output gradient with the same seed.
+    fn mien_dropout(x: FloatTensor<Self>, keep: f64, seed: u64) -> FloatTensor<Self>;
 
     /// 2-D max pooling without ceil mode, padding as `(begin, end)` pairs; ties go to the first
     /// maximum in scan order.
@@ -291,14 +306,14 @@ impl KernelOps for Flex {
         x: FlexTensor,
         gamma: FlexTensor,
         beta: FlexTensor,
-        epsilon: f64,
+        settings: NormSettings,
     ) -> (FlexTensor, FlexTensor, FlexTensor) {
         let Some(shape) = planes(&x, [&gamma, &beta]) else {
-            let result = Flex::batch_norm_train(x, gamma, beta, epsilon);
-            return (result.output, result.mean, result.variance);
+            return burn_batch_norm_train::<Flex>(x, gamma, beta, settings);
         };
-        let result =
-            batch_norm::forward(shape, &values(&x), &values(&gamma), &values(&beta), epsilon);
+        let (gamma, beta) = (values(&gamma), values(&beta));
+        let norm = normalisation(&gamma, &beta, settings);
+        let result = batch_norm::forward(shape, &values(&x), &norm);
         (
             flex_tensor(result.output, x.shape()),
             flex_tensor(result.mean, [shape.channels]),
@@ -309,25 +324,30 @@ impl KernelOps for Flex {
     fn mien_batch_norm_train_backward(
         x: FlexTensor,
         gamma: FlexTensor,
+        beta: FlexTensor,
         mean: FlexTensor,
         variance: FlexTensor,
-        epsilon: f64,
+        settings: NormSettings,
         output_grad: FlexTensor,
     ) -> (FlexTensor, FlexTensor, FlexTensor) {
-        let shape = planes(&x, [&gamma, &mean])
+        let shape = planes(&x, [&gamma, &beta])
+            .and_then(|shape| planes(&x, [&mean, &variance]).map(|_| shape))
             .filter(|_| output_grad.dtype() == DType::F32 && output_grad.shape() == x.shape());
         let Some(shape) = shape else {
-            let grads =
-                Flex::batch_norm_train_backward(x, gamma, mean, variance, epsilon, output_grad);
-            return (grads.x_grad, grads.gamma_grad, grads.beta_grad);
+            return burn_batch_norm_train_backward::<Flex>(
+                x,
+                [gamma, beta],
+                [mean, variance],
+                settings,
+                output_grad,
+            );
         };
+        let (gamma, beta) = (values(&gamma), values(&beta));
         let grads = batch_norm::backward(
             shape,
             &values(&x),
-            &values(&gamma),
-            &values(&mean),
-            &values(&variance),
-            epsilon,
+            &normalisation(&gamma, &beta, settings),
+            [&values(&mean), &values(&variance)],
             &values(&output_grad),
         );
         (
@@ -362,13 +382,83 @@ impl KernelOps for Flex {
         flex_tensor(dx, x.shape())
     }
 
-    fn mien_channel_affine(x: FlexTensor, scale: FlexTensor, shift: FlexTensor) -> FlexTensor {
+    fn mien_channel_affine(
+        x: FlexTensor,
+        scale: FlexTensor,
+        shift: FlexTensor,
+        relu: bool,
+    ) -> FlexTensor {
         let Some(shape) = planes(&x, [&scale, &shift]) else {
-            return broadcast_affine::<Flex>(x, scale, shift);
+            let y = broadcast_affine::<Flex>(x, scale, shift);
+            return if relu { Flex::relu(y) } else { y };
         };
-        let out = batch_norm::channel_affine(shape, &values(&x), &values(&scale), &values(&shift));
+        let (scale, shift) = (values(&scale), values(&shift));
+        let out = batch_norm::channel_affine(shape, &values(&x), &scale, &shift, relu);
         flex_tensor(out, x.shape())
     }
+
+    fn mien_dropout(x: FlexTensor, keep: f64, seed: u64) -> FlexTensor {
+        if x.dtype() != DType::F32 {
+            let mask = Flex::float_random(
+                x.shape(),
+                burn::tensor::Distribution::Bernoulli(keep),
+                &x.device(),
+                x.dtype().into(),
+            );
+            return Flex::float_mul_scalar(Flex::float_mul(x, mask), (1.0 / keep).into());
+        }
+        flex_tensor(dropout::forward(&values(&x), keep, seed), x.shape())
+    }
+}
+
+/// The per-channel slices and settings of a batch normalisation, for the kernels.
+fn normalisation<'a>(
+    gamma: &'a [f32],
+    beta: &'a [f32],
+    settings: NormSettings,
+) -> batch_norm::Normalisation<'a> {
+    batch_norm::Normalisation {
+        gamma,
+        beta,
+        epsilon: settings.epsilon,
+        relu: settings.relu,
+    }
+}
+
+/// [`KernelOps::mien_batch_norm_train`] with burn's operations.
+fn burn_batch_norm_train<B: Backend>(
+    x: FloatTensor<B>,
+    gamma: FloatTensor<B>,
+    beta: FloatTensor<B>,
+    settings: NormSettings,
+) -> (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>) {
+    let result = B::batch_norm_train(x, gamma, beta, settings.epsilon);
+    let output = match settings.relu {
+        true => B::relu(result.output),
+        false => result.output,
+    };
+    (output, result.mean, result.variance)
+}
+
+/// [`KernelOps::mien_batch_norm_train_backward`] with burn's operations.
+fn burn_batch_norm_train_backward<B: Backend>(
+    x: FloatTensor<B>,
+    [gamma, beta]: [FloatTensor<B>; 2],
+    [mean, variance]: [FloatTensor<B>; 2],
+    settings: NormSettings,
+    output_grad: FloatTensor<B>,
+) -> (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>) {
+    let output_grad = match settings.relu {
+        true => {
+            // The batch statistics are the same, so is the output the ReLU saw.
+            let y = B::batch_norm_train(x.clone(), gamma.clone(), beta, settings.epsilon);
+            B::relu_backward(B::relu(y.output), output_grad)
+        }
+        false => output_grad,
+    };
+    let grads =
+        B::batch_norm_train_backward(x, gamma, mean, variance, settings.epsilon, output_grad);
+    (grads.x_grad, grads.gamma_grad, grads.beta_grad)
 }
 
 /// What a convolution's backward pass needs: the input's and weight's checkpoints and the options.
@@ -523,7 +613,7 @@ impl<B: Backend + KernelOps, C: CheckpointStrategy> KernelOps for Autodiff<B, C>
         x: FloatTensor<Self>,
         gamma: FloatTensor<Self>,
         beta: FloatTensor<Self>,
-        epsilon: f64,
+        settings: NormSettings,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
         let prepared = BatchNormBackward
             .prepare::<C>([x.node(), gamma.node(), beta.node()])
@@ -531,20 +621,18 @@ impl<B: Backend + KernelOps, C: CheckpointStrategy> KernelOps for Autodiff<B, C>
             .stateful();
         let (output, mean, variance) = match prepared {
             OpsKind::Tracked(mut prep) => {
-                let (x_state, gamma_state) = (prep.checkpoint(&x), prep.checkpoint(&gamma));
+                let inputs = [&x, &gamma, &beta].map(|t| prep.checkpoint(t));
                 let (output, mean, variance) = B::mien_batch_norm_train(
                     x.into_primitive(),
                     gamma.into_primitive(),
                     beta.into_primitive(),
-                    epsilon,
+                    settings,
                 );
-                let state = (
-                    x_state,
-                    gamma_state,
-                    mean.clone(),
-                    variance.clone(),
-                    epsilon,
-                );
+                let state = BatchNormState {
+                    inputs,
+                    statistics: [mean.clone(), variance.clone()],
+                    settings,
+                };
                 (prep.finish(state, output), mean, variance)
             }
             OpsKind::UnTracked(prep) => {
@@ -552,7 +640,7 @@ impl<B: Backend + KernelOps, C: CheckpointStrategy> KernelOps for Autodiff<B, C>
                     x.into_primitive(),
                     gamma.into_primitive(),
                     beta.into_primitive(),
-                    epsilon,
+                    settings,
                 );
                 (prep.finish(output), mean, variance)
             }
@@ -591,6 +679,22 @@ impl<B: Backend + KernelOps, C: CheckpointStrategy> KernelOps for Autodiff<B, C>
                 padding,
                 dilation,
             )),
+        }
+    }
+
+    fn mien_dropout(x: FloatTensor<Self>, keep: f64, seed: u64) -> FloatTensor<Self> {
+        match DropoutBackward
+            .prepare::<C>([x.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => prep.finish(
+                (keep, seed),
+                B::mien_dropout(x.into_primitive(), keep, seed),
+            ),
+            OpsKind::UnTracked(prep) => {
+                prep.finish(B::mien_dropout(x.into_primitive(), keep, seed))
+            }
         }
     }
 
@@ -651,9 +755,18 @@ impl<B: Backend + KernelOps> Backward<B, 1> for MaxPoolBackward {
 #[derive(Debug)]
 struct BatchNormBackward;
 
+/// What [`BatchNormBackward`] keeps from the forward pass.
+#[derive(Debug, Clone)]
+struct BatchNormState<B: Backend> {
+    /// The checkpoints of `x`, γ and β.
+    inputs: [NodeId; 3],
+    /// The batch mean and biased variance.
+    statistics: [FloatTensor<B>; 2],
+    settings: NormSettings,
+}
+
 impl<B: Backend + KernelOps> Backward<B, 3> for BatchNormBackward {
-    /// The input's and γ's checkpoints, the batch mean and variance, and ε.
-    type State = (NodeId, NodeId, FloatTensor<B>, FloatTensor<B>, f64);
+    type State = BatchNormState<B>;
 
     fn backward(
         self,
@@ -663,15 +776,42 @@ impl<B: Backend + KernelOps> Backward<B, 3> for BatchNormBackward {
     ) {
         let [node_x, node_gamma, node_beta] = ops.parents.map(|node| node.map(|n| n.id));
         let grad = grads.consume::<B>(&ops.node);
-        let (x, gamma, mean, variance, epsilon) = ops.state;
-        let x = checkpointer.retrieve_node_output(x);
-        let gamma = checkpointer.retrieve_node_output(gamma);
+        let BatchNormState {
+            inputs,
+            statistics,
+            settings,
+        } = ops.state;
+        let [x, gamma, beta] = inputs.map(|id| checkpointer.retrieve_node_output(id));
+        let [mean, variance] = statistics;
         let (dx, dgamma, dbeta) =
-            B::mien_batch_norm_train_backward(x, gamma, mean, variance, epsilon, grad);
+            B::mien_batch_norm_train_backward(x, gamma, beta, mean, variance, settings, grad);
         for (node, grad) in [(node_x, dx), (node_gamma, dgamma), (node_beta, dbeta)] {
             if let Some(id) = node {
                 grads.register::<B>(id, grad);
             }
+        }
+    }
+}
+
+/// The backward pass of dropout: the same mask, applied to the gradient.
+#[derive(Debug)]
+struct DropoutBackward;
+
+impl<B: Backend + KernelOps> Backward<B, 1> for DropoutBackward {
+    /// The keep probability and the mask's seed.
+    type State = (f64, u64);
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 1>,
+        grads: &mut Gradients,
+        _checkpointer: &mut Checkpointer,
+    ) {
+        let [node_x] = ops.parents.map(|node| node.map(|n| n.id));
+        let grad = grads.consume::<B>(&ops.node);
+        let (keep, seed) = ops.state;
+        if let Some(id) = node_x {
+            grads.register::<B>(id, B::mien_dropout(grad, keep, seed));
         }
     }
 }

@@ -33,6 +33,7 @@
 
 mod batch_norm;
 mod conv;
+mod dropout;
 #[cfg(feature = "flex")]
 mod extension;
 mod pool;
@@ -46,11 +47,12 @@ use std::sync::OnceLock;
 
 use burn::nn::conv::Conv2d;
 use burn::nn::pool::MaxPool2d;
-use burn::nn::{BatchNorm, PaddingConfig2d};
+use burn::nn::{BatchNorm, Dropout, PaddingConfig2d};
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Tensor};
 
 use crate::Error;
+use batch_norm::NormSettings;
 
 /// The environment variable that picks the kernels: `mien` (default) or `burn`.
 pub const KERNELS_ENV: &str = "MIEN_KERNELS";
@@ -179,22 +181,40 @@ pub fn conv2d_layer(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
 
 /// A burn [`BatchNorm`] module applied to `x: [N, C, H, W]`; the same result and the same
 /// running-statistics update as `norm.forward(x)`. Training mode (an autodiff device and a
-/// layer not frozen) runs [`batch_norm_train`]; inference mode is burn's own.
+/// layer not frozen) runs [`batch_norm_train`]; inference mode folds the running statistics
+/// into one scale and shift per channel.
 pub fn batch_norm_layer(norm: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
+    normalise(norm, x, false)
+}
+
+/// [`batch_norm_layer`] followed by a ReLU, in one pass each way on the CPU: the same result as
+/// `relu(norm.forward(x))`.
+pub fn batch_norm_relu_layer(norm: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
+    normalise(norm, x, true)
+}
+
+fn normalise(norm: &BatchNorm, x: Tensor<4>, relu: bool) -> Tensor<4> {
     let device = x.device();
     if !runs_mien_kernels(&device) {
-        return norm.forward(x);
+        let y = norm.forward(x);
+        return if relu {
+            burn::tensor::activation::relu(y)
+        } else {
+            y
+        };
     }
     if !(device.is_autodiff() && norm.training.is_enabled()) {
-        // Inference: the running statistics folded into one scale and shift per channel.
         let mean = norm.running_mean.value().to_device(&device);
         let variance = norm.running_var.value().to_device(&device);
         let scale = norm.gamma.val() / variance.add_scalar(norm.epsilon).sqrt();
         let shift = norm.beta.val() - mean * scale.clone();
-        return channel_affine(x, scale, shift);
+        return affine(x, scale, shift, relu);
     }
-    let (output, mean, variance) =
-        batch_norm_train(x, norm.gamma.val(), norm.beta.val(), norm.epsilon);
+    let settings = NormSettings {
+        epsilon: norm.epsilon,
+        relu,
+    };
+    let (output, mean, variance) = normalise_batch(x, norm.gamma.val(), norm.beta.val(), settings);
     let momentum = norm.momentum;
     let update = |running: &burn::module::RunningState<Tensor<1>>, batch: Tensor<1>| {
         let previous = running.value_sync().to_device(&device);
@@ -220,6 +240,16 @@ pub fn channel_affine<const D: usize>(
     scale: Tensor<1>,
     shift: Tensor<1>,
 ) -> Tensor<D> {
+    affine(x, scale, shift, false)
+}
+
+/// [`channel_affine`], then `max(0, ·)` with `relu`.
+fn affine<const D: usize>(
+    x: Tensor<D>,
+    scale: Tensor<1>,
+    shift: Tensor<1>,
+    relu: bool,
+) -> Tensor<D> {
     #[cfg(feature = "flex")]
     if runs_mien_kernels(&x.device()) {
         use burn::backend::Dispatch;
@@ -228,11 +258,17 @@ pub fn channel_affine<const D: usize>(
             x.into_dispatch(),
             scale.into_dispatch(),
             shift.into_dispatch(),
+            relu,
         ));
     }
     let mut per_channel = [1; D];
     per_channel[1] = scale.dims()[0];
-    x * scale.reshape(per_channel) + shift.reshape(per_channel)
+    let y = x * scale.reshape(per_channel) + shift.reshape(per_channel);
+    if relu {
+        burn::tensor::activation::relu(y)
+    } else {
+        y
+    }
 }
 
 /// Batch normalisation with the batch's own statistics, as
@@ -245,6 +281,20 @@ pub fn batch_norm_train<const D: usize>(
     beta: Tensor<1>,
     epsilon: f64,
 ) -> (Tensor<D>, Tensor<1>, Tensor<1>) {
+    let settings = NormSettings {
+        epsilon,
+        relu: false,
+    };
+    normalise_batch(x, gamma, beta, settings)
+}
+
+/// [`batch_norm_train`], then a ReLU if `settings` asks for one.
+fn normalise_batch<const D: usize>(
+    x: Tensor<D>,
+    gamma: Tensor<1>,
+    beta: Tensor<1>,
+    settings: NormSettings,
+) -> (Tensor<D>, Tensor<1>, Tensor<1>) {
     #[cfg(feature = "flex")]
     if runs_mien_kernels(&x.device()) {
         use burn::backend::Dispatch;
@@ -253,7 +303,7 @@ pub fn batch_norm_train<const D: usize>(
             x.into_dispatch(),
             gamma.into_dispatch(),
             beta.into_dispatch(),
-            epsilon,
+            settings,
         );
         return (
             Tensor::from_dispatch(output),
@@ -261,8 +311,74 @@ pub fn batch_norm_train<const D: usize>(
             Tensor::from_dispatch(variance),
         );
     }
-    let result = burn::tensor::module::batch_norm_train(x, gamma, beta, epsilon);
-    (result.output, result.mean, result.variance)
+    let result = burn::tensor::module::batch_norm_train(x, gamma, beta, settings.epsilon);
+    let output = match settings.relu {
+        true => burn::tensor::activation::relu(result.output),
+        false => result.output,
+    };
+    (output, result.mean, result.variance)
+}
+
+/// A burn [`Dropout`] module applied to `x` through [`dropout`]: the identity unless training
+/// (an autodiff device and a layer not frozen), as `layer.forward(x)`.
+pub fn dropout_layer<const D: usize>(layer: &Dropout, x: Tensor<D>) -> Tensor<D> {
+    let device = x.device();
+    if !(layer.training.is_enabled() && device.is_autodiff()) {
+        return x;
+    }
+    dropout(x, layer.prob)
+}
+
+/// Dropout with probability `prob` (0 ≤ prob < 1): each element zeroed with probability `prob`,
+/// the rest scaled by `1 / (1 − prob)`; differentiable on an autodiff device. On the CPU the
+/// mask comes from a counter-based hash seeded from the device's random generator (so
+/// `device.seed(..)` makes it reproducible), made on every core and never stored; elsewhere it
+/// is burn's Bernoulli mask.
+///
+/// # Panics
+/// When `prob` is outside `[0, 1)`, as burn's `DropoutConfig::init`: a programming error.
+pub fn dropout<const D: usize>(x: Tensor<D>, prob: f64) -> Tensor<D> {
+    assert!(
+        (0.0..1.0).contains(&prob),
+        "dropout probability {prob} outside [0, 1)"
+    );
+    if prob == 0.0 {
+        return x;
+    }
+    let keep = 1.0 - prob;
+    #[cfg(feature = "flex")]
+    if runs_mien_kernels(&x.device()) {
+        use burn::backend::Dispatch;
+        use extension::KernelOps;
+        let seed = draw_seed(&x.device());
+        return Tensor::from_dispatch(<Dispatch as KernelOps>::mien_dropout(
+            x.into_dispatch(),
+            keep,
+            seed,
+        ));
+    }
+    let mask = x.random_like(burn::tensor::Distribution::Bernoulli(keep));
+    x * mask * (1.0 / keep)
+}
+
+/// 64 random bits from `device`'s generator, from three draws of 30 bits (burn-flex's integers
+/// are `i32`).
+#[cfg(feature = "flex")]
+fn draw_seed(device: &Device) -> u64 {
+    const BITS: u32 = 30;
+    let draws = Tensor::<1, burn::tensor::Int>::random(
+        [3],
+        burn::tensor::Distribution::Uniform(0.0, f64::from(1u32 << BITS)),
+        device,
+    );
+    let draws: Vec<i64> = draws
+        .into_data()
+        .convert::<i64>()
+        .try_to_vec::<i64>()
+        .unwrap_or_default();
+    draws.iter().fold(0, |seed, &bits| {
+        (seed << BITS) | (bits as u64 & ((1 << BITS) - 1))
+    })
 }
 
 /// A burn [`MaxPool2d`] module applied to `x: [N, C, H, W]` through [`max_pool2d`]; the same

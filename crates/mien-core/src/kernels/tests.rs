@@ -11,7 +11,8 @@ use proptest::prelude::*;
 
 use super::conv::ConvGeometry;
 use super::{
-    Kernels, batch_norm_layer, batch_norm_train, conv2d, conv2d_layer, max_pool2d, max_pool2d_layer,
+    Kernels, NormSettings, batch_norm_layer, batch_norm_relu_layer, conv2d, conv2d_layer, dropout,
+    dropout_layer, max_pool2d, max_pool2d_layer, normalise_batch,
 };
 use crate::device::cpu;
 
@@ -311,7 +312,12 @@ fn the_kernel_switch_parses_and_scopes() {
 }
 
 /// The batch-norm output, statistics and gradients of `sum(out · r)` computed by `kernels`.
-fn run_batch_norm(shape: [usize; 4], epsilon: f64, seed: u64, kernels: Kernels) -> [Vec<f32>; 6] {
+fn run_batch_norm(
+    shape: [usize; 4],
+    settings: NormSettings,
+    seed: u64,
+    kernels: Kernels,
+) -> [Vec<f32>; 6] {
     let device = cpu().autodiff();
     let channels = shape[1];
     // An offset and scale per run, so the statistics are not those of [-1, 1).
@@ -319,7 +325,7 @@ fn run_batch_norm(shape: [usize; 4], epsilon: f64, seed: u64, kernels: Kernels) 
     let gamma = tensor([channels], seed ^ 1, &device).require_grad();
     let beta = tensor([channels], seed ^ 2, &device).require_grad();
     let (out, mean, variance) =
-        kernels.scope(|| batch_norm_train(x.clone(), gamma.clone(), beta.clone(), epsilon));
+        kernels.scope(|| normalise_batch(x.clone(), gamma.clone(), beta.clone(), settings));
     let r = tensor(out.dims(), seed ^ 3, &device);
     let grads = (out.clone() * r).sum().backward();
     let read = |t: Tensor<1>| t.into_data().try_to_vec::<f32>().unwrap();
@@ -338,17 +344,21 @@ fn run_batch_norm(shape: [usize; 4], epsilon: f64, seed: u64, kernels: Kernels) 
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(48))]
+    #![proptest_config(ProptestConfig::with_cases(64))]
 
+    /// With and without the fused ReLU (γ and β in [-1, 1), so about half the outputs are
+    /// clamped and the mask matters).
     #[test]
     fn batch_norm_and_its_gradients_equal_burns(
         shape in [1usize..=4, 1usize..=5, 1usize..=9, 1usize..=9],
         epsilon in prop_oneof![Just(1e-5), Just(1e-3)],
+        relu in any::<bool>(),
         seed in any::<u64>(),
     ) {
         // A single value per channel has zero variance: ε alone sets the scale.
-        let mien = run_batch_norm(shape, epsilon, seed, Kernels::Mien);
-        let burn = run_batch_norm(shape, epsilon, seed, Kernels::Burn);
+        let settings = NormSettings { epsilon, relu };
+        let mien = run_batch_norm(shape, settings, seed, Kernels::Mien);
+        let burn = run_batch_norm(shape, settings, seed, Kernels::Burn);
         let names = ["output", "mean", "variance", "input gradient", "gamma gradient", "beta gradient"];
         for (i, what) in names.iter().enumerate() {
             assert_close(what, &mien[i], &burn[i])?;
@@ -395,10 +405,86 @@ fn batch_norm_layer_matches_the_module_and_its_running_statistics() {
     assert_close(
         "inference output",
         &read(inference),
-        &read(frozen.forward(x.inner())),
+        &read(frozen.forward(x.clone().inner())),
     )
     .unwrap();
     assert_eq!(read1(frozen.running_mean.value_sync()), before);
+
+    // With the ReLU, in both modes: the module's output, rectified.
+    let relu = burn::tensor::activation::relu;
+    let ours = Kernels::Mien.scope(|| batch_norm_relu_layer(&norm, x.clone()));
+    assert_close(
+        "training, ReLU",
+        &read(ours),
+        &read(relu(norm.forward(x.clone()))),
+    )
+    .unwrap();
+    let ours = Kernels::Mien.scope(|| batch_norm_relu_layer(&frozen, x.clone().inner()));
+    let theirs = relu(frozen.forward(x.inner()));
+    assert_close("inference, ReLU", &read(ours), &read(theirs)).unwrap();
+}
+
+/// Dropout's gradient is its own mask: `d(sum(y · r)) / dx` is `r / keep` where `x` was kept and
+/// 0 where it was dropped, with either kernels.
+#[test]
+fn dropout_gradient_is_its_mask() {
+    let device = cpu().autodiff();
+    for kernels in [Kernels::Mien, Kernels::Burn] {
+        // Values in [1, 3): none is zero, so a zero output means dropped.
+        let x = (tensor([4, 3, 17, 19], 8, &device) + 2.0).require_grad();
+        let r = tensor([4, 3, 17, 19], 9, &device);
+        let y = kernels.scope(|| dropout(x.clone(), 0.3));
+        let dx = x.grad(&(y.clone() * r.clone()).sum().backward()).unwrap();
+        let read = |t: Tensor<4>| t.into_data().try_to_vec::<f32>().unwrap();
+        let (x, y, r, dx) = (read(x.inner()), read(y.inner()), read(r.inner()), read(dx));
+        let kept = y.iter().filter(|&&v| v != 0.0).count();
+        let share = kept as f64 / y.len() as f64;
+        assert!((share - 0.7).abs() < 0.05, "{kernels:?}: kept {share}");
+        for i in 0..y.len() {
+            let (expected_y, expected_dx) = match y[i] != 0.0 {
+                true => (x[i] / 0.7, r[i] / 0.7),
+                false => (0.0, 0.0),
+            };
+            assert!((y[i] - expected_y).abs() <= 1e-5, "{kernels:?} y[{i}]");
+            assert!((dx[i] - expected_dx).abs() <= 1e-5, "{kernels:?} dx[{i}]");
+        }
+    }
+}
+
+/// mien's dropout masks follow the device's generator: the same seed gives the same mask, and
+/// successive calls different ones. (The only test in this crate that draws from the device's
+/// generator, whose state is global.)
+#[test]
+fn dropout_masks_follow_the_device_seed() {
+    let device = cpu().autodiff();
+    let x = tensor([2, 4, 16, 16], 10, &device) + 2.0;
+    let mask = |y: Tensor<4>| -> Vec<bool> {
+        let values = y.into_data().try_to_vec::<f32>().unwrap();
+        values.iter().map(|&v| v != 0.0).collect()
+    };
+    let draw = || Kernels::Mien.scope(|| mask(dropout(x.clone(), 0.5)));
+    device.seed(3);
+    let (first, second) = (draw(), draw());
+    device.seed(3);
+    assert_eq!(draw(), first, "reseeding repeats the mask");
+    assert_ne!(first, second, "successive calls draw new masks");
+}
+
+/// `dropout_layer` is the identity where burn's `Dropout` is: without autodiff and when frozen.
+#[test]
+fn dropout_layer_is_the_identity_outside_training() {
+    let layer = burn::nn::DropoutConfig::new(0.5).init();
+    let device = cpu();
+    let x = tensor([2, 3, 4, 5], 11, &device);
+    let read = |t: Tensor<4>| t.into_data().try_to_vec::<f32>().unwrap();
+    assert_eq!(read(dropout_layer(&layer, x.clone())), read(x.clone()));
+    let x = tensor([2, 3, 4, 5], 11, &device.autodiff());
+    assert_eq!(
+        read(dropout_layer(&layer.clone().freeze(), x.clone())),
+        read(x.clone())
+    );
+    let dropped = read(dropout_layer(&layer, x.clone()));
+    assert!(dropped.contains(&0.0), "training drops");
 }
 
 /// The max pool's output and the input gradient of `sum(out · r)`, computed by `kernels`. The

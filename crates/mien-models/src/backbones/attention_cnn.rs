@@ -11,7 +11,7 @@ use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig};
 use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d, Relu};
 use burn::prelude::*;
 use burn::tensor::activation::sigmoid;
-use mien_core::kernels::conv2d_layer;
+use mien_core::kernels::{conv2d_layer, dropout_layer};
 use mien_core::{Backbone, InputShape};
 
 use super::blocks::ConvBlock;
@@ -133,8 +133,8 @@ impl Backbone for AttentionCnn {
             .zip(&self.attention)
             .fold(images, |x, (block, cbam)| cbam.forward(block.forward(x)));
         let x = self.pool.forward(x).flatten::<2>(1, 3);
-        self.dropout
-            .forward(self.activation.forward(self.neck.forward(x)))
+        let x = self.activation.forward(self.neck.forward(x));
+        dropout_layer(&self.dropout, x)
     }
 
     fn feature_dim(&self) -> usize {

@@ -10,6 +10,7 @@
 
 use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig, Relu};
 use burn::prelude::*;
+use mien_core::kernels::dropout_layer;
 use mien_core::{Backbone, InputShape};
 
 use super::blocks::ConvStack;
@@ -60,8 +61,8 @@ impl Backbone for BaselineCnn {
     /// `[N, C, H, W] -> [N, neck]`
     fn features(&self, images: Tensor<4>) -> Tensor<2> {
         let x = self.convs.forward_pooled(images); // [N, C]
-        self.dropout
-            .forward(self.activation.forward(self.neck.forward(x)))
+        let x = self.activation.forward(self.neck.forward(x));
+        dropout_layer(&self.dropout, x)
     }
 
     fn feature_dim(&self) -> usize {

@@ -3,9 +3,9 @@
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
 use burn::nn::transformer::{TransformerEncoder, TransformerEncoderConfig};
-use burn::nn::{BatchNorm, BatchNormConfig, Dropout, DropoutConfig, PaddingConfig2d, Relu};
+use burn::nn::{BatchNorm, BatchNormConfig, Dropout, DropoutConfig, PaddingConfig2d};
 use burn::prelude::*;
-use mien_core::kernels::{batch_norm_layer, conv2d_layer, max_pool2d_layer};
+use mien_core::kernels::{batch_norm_relu_layer, conv2d_layer, dropout_layer, max_pool2d_layer};
 
 /// Two 3×3 convolutions with batch norm and ReLU, then 2×2 max pooling and dropout.
 #[derive(Module, Debug)]
@@ -16,7 +16,6 @@ pub struct ConvBlock {
     norm2: BatchNorm,
     pool: MaxPool2d,
     dropout: Dropout,
-    activation: Relu,
 }
 
 impl ConvBlock {
@@ -34,7 +33,6 @@ impl ConvBlock {
             norm2: BatchNormConfig::new(out_channels).init(device),
             pool: MaxPool2dConfig::new([2, 2]).init(),
             dropout: DropoutConfig::new(dropout).init(),
-            activation: Relu::new(),
         }
     }
 
@@ -45,13 +43,9 @@ impl ConvBlock {
 
     /// `[N, C_in, H, W] -> [N, C_out, H / 2, W / 2]`
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let x = self
-            .activation
-            .forward(batch_norm_layer(&self.norm1, conv2d_layer(&self.conv1, x)));
-        let x = self
-            .activation
-            .forward(batch_norm_layer(&self.norm2, conv2d_layer(&self.conv2, x)));
-        self.dropout.forward(max_pool2d_layer(&self.pool, x))
+        let x = batch_norm_relu_layer(&self.norm1, conv2d_layer(&self.conv1, x));
+        let x = batch_norm_relu_layer(&self.norm2, conv2d_layer(&self.conv2, x));
+        dropout_layer(&self.dropout, max_pool2d_layer(&self.pool, x))
     }
 }
 

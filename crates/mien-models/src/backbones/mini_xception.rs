@@ -11,9 +11,9 @@
 
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
-use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d, Relu};
+use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
 use burn::prelude::*;
-use mien_core::kernels::{batch_norm_layer, conv2d_layer, max_pool2d_layer};
+use mien_core::kernels::{batch_norm_layer, batch_norm_relu_layer, conv2d_layer, max_pool2d_layer};
 use mien_core::{Backbone, InputShape};
 
 /// Configuration of [`MiniXception`].
@@ -51,7 +51,6 @@ impl MiniXceptionConfig {
             stem: stem.into(),
             modules,
             pool: AdaptiveAvgPool2dConfig::new([1, 1]).init(),
-            activation: Relu::new(),
             feature_dim: channels,
             input: self.input,
         }
@@ -75,9 +74,9 @@ impl ConvBn {
         }
     }
 
-    /// `[N, C_in, H, W] -> [N, C_out, H - 2, W - 2]`
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        batch_norm_layer(&self.norm, conv2d_layer(&self.conv, x))
+    /// `[N, C_in, H, W] -> [N, C_out, H - 2, W - 2]`, then ReLU.
+    pub fn forward_relu(&self, x: Tensor<4>) -> Tensor<4> {
+        batch_norm_relu_layer(&self.norm, conv2d_layer(&self.conv, x))
     }
 }
 
@@ -107,10 +106,16 @@ impl SeparableConvBn {
 
     /// `[N, C_in, H, W] -> [N, C_out, H, W]`
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        batch_norm_layer(
-            &self.norm,
-            conv2d_layer(&self.pointwise, conv2d_layer(&self.depthwise, x)),
-        )
+        batch_norm_layer(&self.norm, self.convolve(x))
+    }
+
+    /// [`Self::forward`], then ReLU.
+    pub fn forward_relu(&self, x: Tensor<4>) -> Tensor<4> {
+        batch_norm_relu_layer(&self.norm, self.convolve(x))
+    }
+
+    fn convolve(&self, x: Tensor<4>) -> Tensor<4> {
+        conv2d_layer(&self.pointwise, conv2d_layer(&self.depthwise, x))
     }
 }
 
@@ -122,7 +127,6 @@ pub struct XceptionModule {
     pub(crate) separable1: SeparableConvBn,
     pub(crate) separable2: SeparableConvBn,
     pool: MaxPool2d,
-    activation: Relu,
 }
 
 impl XceptionModule {
@@ -139,7 +143,6 @@ impl XceptionModule {
                 .with_strides([2, 2])
                 .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
                 .init(),
-            activation: Relu::new(),
         }
     }
 
@@ -147,7 +150,7 @@ impl XceptionModule {
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let residual =
             batch_norm_layer(&self.shortcut_norm, conv2d_layer(&self.shortcut, x.clone()));
-        let x = self.activation.forward(self.separable1.forward(x));
+        let x = self.separable1.forward_relu(x);
         let x = max_pool2d_layer(&self.pool, self.separable2.forward(x));
         x + residual
     }
@@ -159,7 +162,6 @@ pub struct MiniXception {
     pub(crate) stem: Vec<ConvBn>,
     pub(crate) modules: Vec<XceptionModule>,
     pool: AdaptiveAvgPool2d,
-    activation: Relu,
     #[module(skip)]
     feature_dim: usize,
     #[module(skip)]
@@ -172,7 +174,7 @@ impl Backbone for MiniXception {
         let x = self
             .stem
             .iter()
-            .fold(images, |x, conv| self.activation.forward(conv.forward(x)));
+            .fold(images, |x, conv| conv.forward_relu(x));
         let x = self.modules.iter().fold(x, |x, module| module.forward(x));
         self.pool.forward(x).flatten::<2>(1, 3)
     }

@@ -10,6 +10,7 @@
 use burn::nn::interpolate::{Interpolate2d, Interpolate2dConfig, InterpolateMode};
 use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig, Relu};
 use burn::prelude::*;
+use mien_core::kernels::dropout_layer;
 use mien_core::{Backbone, InputShape};
 
 use super::blocks::ConvStack;
@@ -94,8 +95,8 @@ impl Backbone for MultiScale {
             .map(|(branch, resize)| branch.forward_pooled(resize.forward(images.clone())))
             .collect();
         let x = Tensor::cat(pooled, 1); // [N, scales × C_branch]
-        self.dropout
-            .forward(self.activation.forward(self.fuse.forward(x)))
+        let x = self.activation.forward(self.fuse.forward(x));
+        dropout_layer(&self.dropout, x)
     }
 
     fn feature_dim(&self) -> usize {

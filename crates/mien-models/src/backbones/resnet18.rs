@@ -11,7 +11,7 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d, Relu};
 use burn::prelude::*;
-use mien_core::kernels::{batch_norm_layer, conv2d_layer};
+use mien_core::kernels::{batch_norm_layer, batch_norm_relu_layer, conv2d_layer};
 use mien_core::{Backbone, InputShape};
 
 /// Configuration of [`ResNet18`].
@@ -104,9 +104,7 @@ impl BasicBlock {
             Some(d) => batch_norm_layer(&d.norm, conv2d_layer(&d.conv, x.clone())),
             None => x.clone(),
         };
-        let out = self
-            .activation
-            .forward(batch_norm_layer(&self.norm1, conv2d_layer(&self.conv1, x)));
+        let out = batch_norm_relu_layer(&self.norm1, conv2d_layer(&self.conv1, x));
         let out = batch_norm_layer(&self.norm2, conv2d_layer(&self.conv2, out));
         self.activation.forward(out + identity)
     }
@@ -129,10 +127,7 @@ pub struct ResNet18 {
 impl Backbone for ResNet18 {
     /// `[N, C, H, W] -> [N, 512]`
     fn features(&self, images: Tensor<4>) -> Tensor<2> {
-        let x = self.activation.forward(batch_norm_layer(
-            &self.stem_norm,
-            conv2d_layer(&self.stem, images),
-        ));
+        let x = batch_norm_relu_layer(&self.stem_norm, conv2d_layer(&self.stem, images));
         let x = self
             .stages
             .iter()
