@@ -15,9 +15,12 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use image::imageops::FilterType;
 
 fn analyze(c: &mut Criterion) {
-    let path = mien_core::data_dir()
-        .unwrap_or_else(|e| panic!("{e}"))
-        .join("faces_wild/face_recognition_examples/two_people.jpg");
+    let Some(photos) =
+        mien_core::data_dir::test_data("faces_wild").unwrap_or_else(|e| panic!("{e}"))
+    else {
+        return;
+    };
+    let path = photos.join("face_recognition_examples/two_people.jpg");
     let photo = image::open(&path)
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
         .resize_exact(640, 480, FilterType::Triangle);

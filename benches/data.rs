@@ -16,14 +16,15 @@ use mien_data::augment::Augmentation;
 use mien_data::mix::BatchMix;
 use mien_data::{AugmentConfig, FaceBatcher, LabelMode, LabelledDataset, LoadOptions, Split, load};
 
-fn fer2013_root() -> std::path::PathBuf {
-    mien_core::data_dir()
-        .unwrap_or_else(|e| panic!("{e}"))
-        .join("fer2013")
+/// `$MIEN_DATA/fer2013`; `None` without the data (the bench is skipped).
+fn fer2013_root() -> Option<std::path::PathBuf> {
+    mien_core::data_dir::test_data("fer2013").unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn load_all(c: &mut Criterion) {
-    let root = fer2013_root();
+    let Some(root) = fer2013_root() else {
+        return;
+    };
     let mut group = c.benchmark_group("data");
     group
         .sample_size(10)
@@ -36,9 +37,10 @@ fn load_all(c: &mut Criterion) {
 }
 
 fn augmented_batches(c: &mut Criterion) {
-    let data = load(fer2013_root(), &LoadOptions::default())
-        .unwrap()
-        .dataset;
+    let Some(root) = fer2013_root() else {
+        return;
+    };
+    let data = load(root, &LoadOptions::default()).unwrap().dataset;
     let train = LabelledDataset::new(data.split(Split::Training), LabelMode::Fer2013).unwrap();
     let augment = AugmentConfig {
         steps: vec![

@@ -24,16 +24,19 @@ use mien_detect::blazeface::{
 };
 use mien_detect::haar::{DetectParams, HaarCascade, opencv_gray};
 
-fn photo_640x480() -> image::DynamicImage {
-    let path = mien_core::data_dir()
-        .unwrap_or_else(|e| panic!("{e}"))
-        .join("faces_wild/face_recognition_examples/two_people.jpg");
+/// `faces_wild`'s two-people photo at 640×480; `None` without the data (the bench is skipped).
+fn photo_640x480() -> Option<image::DynamicImage> {
+    let photos = mien_core::data_dir::test_data("faces_wild").unwrap_or_else(|e| panic!("{e}"))?;
+    let path = photos.join("face_recognition_examples/two_people.jpg");
     let photo = image::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    photo.resize_exact(640, 480, FilterType::Triangle)
+    Some(photo.resize_exact(640, 480, FilterType::Triangle))
 }
 
 fn haar(c: &mut Criterion) {
-    let gray = opencv_gray(&photo_640x480());
+    let Some(photo) = photo_640x480() else {
+        return;
+    };
+    let gray = opencv_gray(&photo);
     let cascade = HaarCascade::frontal_face();
     let mut group = c.benchmark_group("detect_640x480");
     group
@@ -60,7 +63,9 @@ fn haar(c: &mut Criterion) {
 }
 
 fn blazeface(c: &mut Criterion) {
-    let photo = photo_640x480();
+    let Some(photo) = photo_640x480() else {
+        return;
+    };
     let device = mien_core::select_device().unwrap_or_else(|e| panic!("{e}"));
     let detector = BlazeFaceDetector::bundled(&device).unwrap_or_else(|e| panic!("{e}"));
     let mut group = c.benchmark_group("detect_640x480");

@@ -117,7 +117,7 @@ pub enum Error {
     },
 
     /// The research-data folder could not be found.
-    #[error("data folder not found: {0}. Set MIEN_DATA to the folder that holds fer2013/")]
+    #[error("research data not found: {0}")]
     DataDirNotFound(String),
 
     /// A face detector failed.

@@ -8,7 +8,7 @@
 //! - [`Preprocessing`]: image → `[N, C, H, W]` tensor and back, as a value saved with a model.
 //! - [`Backbone`] and [`FaceDetector`]: the traits that make architectures and detectors pluggable.
 //! - [`select_device`]: the one place where Cargo features and `MIEN_DEVICE` pick a backend.
-//! - [`data_dir()`]: where research data is read from (`MIEN_DATA`, default `../shared`).
+//! - [`data_dir()`]: where research data is read from (`MIEN_DATA`; no folder is guessed).
 //!
 //! ```
 //! use mien_core::{select_device, Preprocessing};

@@ -39,6 +39,30 @@ pub struct Analysis {
     pub faces: Vec<FaceAnalysis>,
     /// mien's photo rating in `[0, 1]` (`mien_score::rate_photo`); `None` without faces.
     pub rating: Option<f32>,
-    /// The seed projects' rating formula (`mien_score::rate_photo_seed`); `None` without faces.
-    pub rating_seed: Option<f32>,
+    /// The rating by the earlier projects' formula (`mien_score::rate_photo_seed`): 0.8 × the
+    /// mean smile level's weight + 0.2 × the share of eyes found; `None` without faces. Read
+    /// from the JSON field `rating_seed` too, its name before session 10.
+    #[serde(alias = "rating_seed")]
+    pub rating_by_smile_levels: Option<f32>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rating_by_smile_levels_is_written_under_its_name_and_read_under_both() {
+        let analysis = Analysis {
+            width: 4,
+            height: 3,
+            faces: Vec::new(),
+            rating: Some(0.5),
+            rating_by_smile_levels: Some(0.25),
+        };
+        let json = serde_json::to_value(&analysis).unwrap();
+        assert_eq!(json["rating_by_smile_levels"], 0.25);
+        assert!(json.get("rating_seed").is_none());
+        let old = r#"{"width":4,"height":3,"faces":[],"rating":0.5,"rating_seed":0.25}"#;
+        assert_eq!(serde_json::from_str::<Analysis>(old).unwrap(), analysis);
+    }
 }

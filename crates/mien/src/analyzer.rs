@@ -501,7 +501,7 @@ fn rate(image: &DynamicImage, faces: Vec<FaceAnalysis>) -> Analysis {
         width: image.width(),
         height: image.height(),
         rating: rate_photo(&photo_faces),
-        rating_seed: rate_photo_seed(&photo_faces),
+        rating_by_smile_levels: rate_photo_seed(&photo_faces),
         faces,
     }
 }

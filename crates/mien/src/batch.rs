@@ -219,8 +219,8 @@ pub struct PhotoRating {
     pub faces: usize,
     /// mien's rating; `None` without faces.
     pub rating: Option<f32>,
-    /// The seed formula's rating; `None` without faces.
-    pub rating_seed: Option<f32>,
+    /// The rating by smile levels ([`Analysis::rating_by_smile_levels`]); `None` without faces.
+    pub rating_by_smile_levels: Option<f32>,
 }
 
 impl Summary {
@@ -250,7 +250,7 @@ impl Summary {
                     path: o.path.clone(),
                     faces: a.faces.len(),
                     rating: a.rating,
-                    rating_seed: a.rating_seed,
+                    rating_by_smile_levels: a.rating_by_smile_levels,
                 })
                 .collect(),
             unreadable: outcomes

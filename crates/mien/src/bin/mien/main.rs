@@ -192,8 +192,8 @@ fn print_table(path: &std::path::Path, analysis: &Analysis) {
         analysis.faces.len(),
         if analysis.faces.len() == 1 { "" } else { "s" },
         analysis.rating.map_or("-".to_owned(), |r| format!(
-            "{r:.2} (seed formula {:.2})",
-            analysis.rating_seed.unwrap_or(0.0)
+            "{r:.2} (by smile levels {:.2})",
+            analysis.rating_by_smile_levels.unwrap_or(0.0)
         ))
     );
     if analysis.faces.is_empty() {
