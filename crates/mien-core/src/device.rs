@@ -23,6 +23,7 @@ pub const DEVICE_ENV: &str = "MIEN_DEVICE";
 
 /// A backend and device choice, parsed from `MIEN_DEVICE`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum DeviceChoice {
     /// burn-flex, the CPU default.
     #[default]

@@ -593,6 +593,7 @@ pub fn vector_arch() -> Arch {
 }
 
 /// `acc[i] += a[i] · b[i]` over the shortest of the three, in vector registers.
+#[doc(hidden)]
 #[inline(always)]
 pub fn fma_vv<S: Simd>(simd: S, acc: &mut [f32], a: &[f32], b: &[f32]) {
     let n = acc.len().min(a.len()).min(b.len());
@@ -609,6 +610,7 @@ pub fn fma_vv<S: Simd>(simd: S, acc: &mut [f32], a: &[f32], b: &[f32]) {
 }
 
 /// `acc[i] += v · b[i]` over the shorter of the two, in vector registers.
+#[doc(hidden)]
 #[inline(always)]
 pub fn fma_sv<S: Simd>(simd: S, acc: &mut [f32], v: f32, b: &[f32]) {
     let n = acc.len().min(b.len());

@@ -28,6 +28,7 @@ use crate::DataError;
 /// One augmentation step, applied with probability `p`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Augmentation {
     /// Pads every side with `padding` black pixels, then crops a face-sized window at a
     /// random offset (a shift of up to `padding` pixels).

@@ -13,6 +13,7 @@ use crate::DataError;
 /// Which batch mixing to apply, with its Beta(α, α) parameter.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum BatchMix {
     /// `x ← λ·x + (1 − λ)·x[perm]`, `y` likewise.
     Mixup {

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 /// What can go wrong when loading a detector. Detecting never fails on a valid image:
 /// no face is an empty result.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum DetectError {
     /// A cascade file is malformed or of an unsupported kind.
     #[error("cascade {origin}: {problem}")]

@@ -18,6 +18,7 @@ use crate::weights::{ModelError, SavedModel, load_bytes};
 
 /// A bundled model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Pretrained {
     /// 7 FER2013 emotions, a wide mini-Xception (stem 16, modules 32–256; 0.8 ms a face on
     /// the native CPU pass, `docs/BENCHMARKS.md`).

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 /// Everything that can stop training or evaluation, with where and what to do.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum TrainError {
     /// An experiment setting is invalid.
     #[error("invalid experiment config at {location}: {problem}")]

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 /// The optimiser of an experiment and its peak learning rate.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+#[non_exhaustive]
 pub enum OptimizerConfig {
     /// AdamW (Loshchilov & Hutter): Adam with decoupled weight decay.
     #[serde(rename = "adamw")]
@@ -93,6 +94,38 @@ impl Clip {
 }
 
 impl OptimizerConfig {
+    /// The same optimiser with peak learning rate `lr`.
+    pub fn with_lr(self, lr: f64) -> Self {
+        match self {
+            OptimizerConfig::AdamW {
+                weight_decay,
+                beta_1,
+                beta_2,
+                clip,
+                ..
+            } => OptimizerConfig::AdamW {
+                lr,
+                weight_decay,
+                beta_1,
+                beta_2,
+                clip,
+            },
+            OptimizerConfig::Sgd {
+                momentum,
+                nesterov,
+                weight_decay,
+                clip,
+                ..
+            } => OptimizerConfig::Sgd {
+                lr,
+                momentum,
+                nesterov,
+                weight_decay,
+                clip,
+            },
+        }
+    }
+
     /// The peak learning rate that schedules scale.
     pub fn learning_rate(&self) -> f64 {
         match *self {
@@ -179,6 +212,25 @@ impl OptimizerConfig {
                     .with_gradient_clipping(clip.map(Clip::to_burn))
                     .init()
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn with_lr_changes_the_learning_rate_alone() {
+        let adamw: OptimizerConfig =
+            serde_json::from_str(r#"{"kind": "adamw", "lr": 0.001, "weight_decay": 0.05}"#)
+                .unwrap();
+        let sgd: OptimizerConfig =
+            serde_json::from_str(r#"{"kind": "sgd", "lr": 0.1, "momentum": 0.8}"#).unwrap();
+        for config in [adamw, sgd] {
+            let changed = config.with_lr(0.5);
+            assert_eq!(changed.learning_rate(), 0.5);
+            assert_eq!(changed.with_lr(config.learning_rate()), config);
         }
     }
 }

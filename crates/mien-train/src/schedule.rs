@@ -47,6 +47,7 @@ impl Default for ScheduleConfig {
 /// The learning rate after warmup.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+#[non_exhaustive]
 pub enum Decay {
     /// The peak learning rate throughout.
     #[default]

@@ -60,6 +60,7 @@ pub struct TrainOptions {
     /// The device to train on (without autodiff; the trainer adds it).
     pub device: Device,
     /// Stop after this many completed epochs, as if interrupted (tests of resuming).
+    #[doc(hidden)]
     pub stop_after: Option<usize>,
 }
 

@@ -21,6 +21,7 @@ use crate::{Analysis, FaceAnalysis};
 
 /// What can go wrong building or running an [`Analyzer`].
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum AnalyzeError {
     /// A model could not be loaded.
     #[error(transparent)]

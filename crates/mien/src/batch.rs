@@ -15,6 +15,7 @@ pub const IMAGE_EXTENSIONS: [&str; 3] = ["jpg", "jpeg", "png"];
 
 /// What can stop a whole batch (single photos that fail are listed, not fatal).
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum BatchError {
     /// The input folder cannot be listed.
     #[error("cannot list {path}: {message}")]

@@ -4,18 +4,32 @@
 //! emotions, or 8 with FER+ contempt), score each smile from 1 to 10, and rate the photo
 //! ("is everyone smiling, eyes open?"). Models and detector are bundled: no download.
 //!
+//! The README's example; `mien` is the only dependency it needs:
+//!
 //! ```no_run
-//! let analyzer = mien::Analyzer::new()?;
-//! let photo = mien::open_image("group.jpg")?;
-//! let analysis = analyzer.analyze(&photo)?;
-//! println!("{} faces, rating {:?}", analysis.faces.len(), analysis.rating);
-//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let analyzer = mien::Analyzer::new()?;               // BlazeFace + bundled FER+ model, CPU
+//! let analysis = analyzer.analyze(&mien::open_image("group.jpg")?)?;
+//! for face in &analysis.faces {
+//!     println!("{} {} {:.0}% smile {:.1}", face.emoji, face.emotion,
+//!              100.0 * face.emotion_probability, face.smile.value());
+//! }
+//! // Swap parts: any FaceDetector, any mien-models model file, another device.
+//! let device = mien::select_device()?;
+//! let analyzer = mien::Analyzer::builder()
+//!     .detector(Box::new(mien::detect::haar::HaarFaceDetector::frontal_face(Default::default())))
+//!     .model(mien::models::weights::load("runs/my_run/best.safetensors", &device)?)
+//!     .device(device)
+//!     .build()?;
+//! # Ok(()) }
 //! ```
 //!
-//! [`Analyzer::builder`] swaps the detector (any `mien_core::FaceDetector`), the model (any
-//! architecture of `mien-models`), the device (CPU, wgpu, CUDA) or treats each image as one
-//! pre-cropped face. [`annotate`] draws an analysis on the photo; [`batch`] analyses a
-//! whole folder.
+//! [`Analyzer::builder`] swaps the detector (any [`FaceDetector`]), the model (a
+//! [`SavedModel`] of any architecture of `mien-models`, or a [`Pretrained`] one), the device
+//! (CPU, wgpu, CUDA) or treats each image as one pre-cropped face. [`annotate`] draws an
+//! analysis on the photo; [`batch`] analyses a whole folder. The crates behind it are
+//! re-exported whole as [`detect`] and [`models`], and the types its API takes and returns at
+//! the top level.
 
 mod analysis;
 mod analyzer;
@@ -24,6 +38,22 @@ pub mod batch;
 
 pub use analysis::{Analysis, FaceAnalysis};
 pub use analyzer::{AnalyzeError, Analyzer, AnalyzerBuilder};
-pub use mien_core::{Emotion, EmotionProbabilities, FaceBox, LabelSet, open_image};
+pub use mien_core::{
+    Emotion, EmotionProbabilities, FaceBox, FaceDetector, LabelSet, WholeImage, decode_image,
+    image, open_image, select_device,
+};
+pub use mien_detect::{BlazeFaceDetector, DetectError};
 pub use mien_models::pretrained::Pretrained;
+pub use mien_models::weights::{ModelError, SavedModel};
 pub use mien_score::{SmileLevel, SmileScore};
+
+/// The device a model runs on (burn's): the CPU, a wgpu adapter or a CUDA GPU; see
+/// [`select_device`].
+pub use burn::tensor::Device;
+
+/// Face detectors and their parts: BlazeFace, the Haar cascades, eye finding, alignment
+/// (the `mien-detect` crate).
+pub use mien_detect as detect;
+
+/// The networks, their weight files and the bundled models (the `mien-models` crate).
+pub use mien_models as models;

@@ -21,10 +21,13 @@ mod cpu;
 mod decode;
 mod net;
 
-pub use cpu::{CpuBlazeFace, RawOutputs};
-pub use decode::{
-    FaceDetection, Letterbox, anchor_centres, candidates, clip_to_photo, weighted_nms,
-};
+pub use cpu::CpuBlazeFace;
+// Internals, public for the benches and tests only.
+#[doc(hidden)]
+pub use cpu::RawOutputs;
+pub use decode::{FaceDetection, Letterbox};
+#[doc(hidden)]
+pub use decode::{anchor_centres, candidates, clip_to_photo, weighted_nms};
 pub use net::{ANCHORS, BOX_VALUES, BlazeFaceNet, INPUT_SIZE, STEM_PATCH, STEM_SIZE};
 
 use burn::prelude::*;
@@ -58,6 +61,7 @@ impl Default for BlazeFaceParams {
 
 /// Which implementation runs the network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Engine {
     /// The burn module on the detector's device (any backend).
     Burn,
@@ -241,6 +245,7 @@ fn scaled_rgb(image: &DynamicImage, letterbox: &Letterbox) -> image::RgbImage {
 /// The photo letterboxed into the network input: `[3, 256, 256]` values in `[-1, 1]`
 /// (channel-major), black (−1) padding. Any colour type and bit depth; huge photos are
 /// shrunk with an area filter, small ones enlarged bilinearly.
+#[doc(hidden)]
 pub fn letterbox_input(image: &DynamicImage) -> (Letterbox, Vec<f32>) {
     let letterbox = Letterbox::new(image.width(), image.height());
     let scaled = scaled_rgb(image, &letterbox);
@@ -258,6 +263,7 @@ pub fn letterbox_input(image: &DynamicImage) -> (Letterbox, Vec<f32>) {
 /// [`letterbox_input`] channel-last: `[256, 256, 3]`, what [`CpuBlazeFace`] reads. A photo
 /// larger than the input is shrunk by area averaging straight into the input (about 10×
 /// faster than [`image`]'s `thumbnail_exact`, and on average within half a grey level of it).
+#[doc(hidden)]
 pub fn letterbox_nhwc(image: &DynamicImage) -> (Letterbox, Vec<f32>) {
     let letterbox = Letterbox::new(image.width(), image.height());
     let mut input = vec![-1.0f32; 3 * INPUT_SIZE * INPUT_SIZE];
@@ -348,6 +354,7 @@ fn area_weights(source: usize, target: usize) -> Vec<(usize, Vec<f32>)> {
 /// [`letterbox_input`]): `[75, 128, 128]`, value `c·25 + ky·5 + kx` of output pixel
 /// `(oy, ox)` being input pixel `(2·oy + ky − 1, 2·ox + kx − 1)` of channel `c`, zero outside
 /// (the stem's padding of 1 above and left, 2 below and right).
+#[doc(hidden)]
 pub fn stem_patches(input: &[f32]) -> Vec<f32> {
     let plane = STEM_SIZE * STEM_SIZE;
     let mut patches = vec![0.0f32; STEM_PATCH * plane];

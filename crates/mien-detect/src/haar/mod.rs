@@ -18,9 +18,16 @@ mod group;
 mod integral;
 mod resize;
 
-pub use cascade::{HaarCascade, HaarFeature, Stage, TreeNode, WeakClassifier, WeightedRect};
+pub use cascade::HaarCascade;
+// The cascade's internals, public for the benches and tests only.
+#[doc(hidden)]
+pub use cascade::{HaarFeature, Stage, TreeNode, WeakClassifier, WeightedRect};
 pub use detect::{DetectParams, opencv_gray};
 pub use face_detector::HaarFaceDetector;
-pub use group::{Rect, group_rectangles};
+pub use group::Rect;
+#[doc(hidden)]
+pub use group::group_rectangles;
+#[doc(hidden)]
 pub use integral::Integrals;
+#[doc(hidden)]
 pub use resize::resize_linear_exact;

@@ -161,34 +161,7 @@ fn config_from(args: &Args) -> Result<ExperimentConfig, TrainError> {
         config.batch_size = batch_size;
     }
     if let Some(lr) = args.lr {
-        config.optimizer = match config.optimizer {
-            mien_train::optim::OptimizerConfig::AdamW {
-                weight_decay,
-                beta_1,
-                beta_2,
-                clip,
-                ..
-            } => mien_train::optim::OptimizerConfig::AdamW {
-                lr,
-                weight_decay,
-                beta_1,
-                beta_2,
-                clip,
-            },
-            mien_train::optim::OptimizerConfig::Sgd {
-                momentum,
-                nesterov,
-                weight_decay,
-                clip,
-                ..
-            } => mien_train::optim::OptimizerConfig::Sgd {
-                lr,
-                momentum,
-                nesterov,
-                weight_decay,
-                clip,
-            },
-        };
+        config.optimizer = config.optimizer.with_lr(lr);
     }
     if let Some(seed) = args.seed {
         config.seed = seed;
