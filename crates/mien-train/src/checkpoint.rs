@@ -4,7 +4,9 @@
 //! the optimiser state (`optimizer.bpk`), the scheduler (`scheduler.bpk`), all burnpack
 //! files, and `state.json` ([`TrainState`]: completed epochs, seed, plateau, early stopping,
 //! best metric, history). It is written to `checkpoint.tmp/` first and then swapped in by
-//! renames, so at any instant either the previous or the new checkpoint is complete.
+//! renames, so at any instant either the previous or the new checkpoint is complete. The
+//! previous epoch's stays beside it as `checkpoint.old/`, so that a checkpoint damaged after
+//! it was written (a full disk, a bad copy) costs one epoch, not the run.
 //!
 //! Model parameters keep their ids in the burnpack file, which is what the optimiser state
 //! is keyed by; that is why checkpoints use burn's native format rather than safetensors.
@@ -120,7 +122,8 @@ pub fn save(
     let json = serde_json::to_string_pretty(state).expect("state serialises");
     fs::write(&path, json).map_err(|e| TrainError::io(&path, e))?;
 
-    // Swap: current → previous, tmp → current, drop previous.
+    // Swap: drop the previous, current → previous, tmp → current. A kill between any two
+    // steps leaves `current` or `previous` complete.
     let (current, previous) = (run_dir.join(CURRENT), run_dir.join(PREVIOUS));
     if previous.exists() {
         fs::remove_dir_all(&previous).map_err(|e| TrainError::io(&previous, e))?;
@@ -129,10 +132,26 @@ pub fn save(
         fs::rename(&current, &previous).map_err(|e| TrainError::io(&current, e))?;
     }
     fs::rename(&tmp, &current).map_err(|e| TrainError::io(&tmp, e))?;
-    if previous.exists() {
-        fs::remove_dir_all(&previous).map_err(|e| TrainError::io(&previous, e))?;
-    }
     Ok(())
+}
+
+/// What to do about a damaged checkpoint in `dir`: resume from the previous epoch's when there
+/// is one beside it, else start again.
+fn previous_advice(run_dir: &Path, dir: &Path) -> String {
+    let previous = run_dir.join(PREVIOUS);
+    let epochs = fs::read_to_string(previous.join("state.json"))
+        .ok()
+        .and_then(|text| serde_json::from_str::<TrainState>(&text).ok())
+        .map(|state| state.completed_epochs);
+    match epochs {
+        Some(epochs) if dir != previous => format!(
+            "the previous checkpoint ({epochs} epochs) is complete in {}: move it to {} \
+             (replacing the damaged one) and resume, or delete the run folder and start again",
+            previous.display(),
+            dir.display()
+        ),
+        _ => "delete the run folder and start again".to_owned(),
+    }
 }
 
 /// Restores the last complete checkpoint of `run_dir` into freshly built `model`,
@@ -155,9 +174,10 @@ pub fn load(
             path: run_dir.join(CURRENT),
             problem: "no checkpoint to resume from: start without --resume".into(),
         })?;
+    let advice = previous_advice(run_dir, &dir);
     let corrupt = |file: &str, e: String| TrainError::Checkpoint {
         path: dir.join(file),
-        problem: format!("{e}; the checkpoint is damaged: delete the run folder and start again"),
+        problem: format!("{e}; the checkpoint is damaged: {advice}"),
     };
     let state_path = dir.join("state.json");
     let text = fs::read_to_string(&state_path).map_err(|e| TrainError::io(&state_path, e))?;

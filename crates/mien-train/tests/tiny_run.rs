@@ -231,6 +231,70 @@ fn resuming_after_an_interruption_gives_the_uninterrupted_weights() {
     std::fs::remove_dir_all(&resumed).ok();
 }
 
+/// A run stopped at any point of writing a checkpoint, or whose newest checkpoint was damaged
+/// later, resumes and loses at most one epoch: it ends with the uninterrupted run's weights.
+#[test]
+fn a_half_written_or_damaged_checkpoint_costs_at_most_one_epoch() {
+    let _turn = serial();
+    let straight = scratch("straight-3");
+    train_on(&tiny_config(3), dataset(64, 14), &straight, options()).unwrap();
+    let interrupted_after = |epochs: usize, name: &str| {
+        let dir = scratch(name);
+        let mut first = options();
+        first.stop_after = Some(epochs);
+        train_on(&tiny_config(3), dataset(64, 14), &dir, first).unwrap();
+        dir
+    };
+    let resume = |dir: &Path| {
+        let mut again = options();
+        again.resume = true;
+        train_on(&tiny_config(3), dataset(64, 14), dir, again)
+    };
+    let completed_epochs = |dir: &Path| -> u64 {
+        let state: serde_json::Value =
+            serde_json::from_slice(&bytes(&dir.join("state.json"))).unwrap();
+        state["completed_epochs"].as_u64().unwrap()
+    };
+
+    // Killed while writing: a half-written `checkpoint.tmp/` is ignored.
+    let writing = interrupted_after(2, "killed-writing");
+    std::fs::create_dir_all(writing.join("checkpoint.tmp")).unwrap();
+    std::fs::write(writing.join("checkpoint.tmp/model.bpk"), b"half a file").unwrap();
+    // Killed between the two renames: only the previous epoch's checkpoint is in place.
+    let swapping = interrupted_after(2, "killed-swapping");
+    assert_eq!(completed_epochs(&swapping.join("checkpoint.old")), 1);
+    std::fs::remove_dir_all(swapping.join("checkpoint")).unwrap();
+    for dir in [&writing, &swapping] {
+        let outcome = resume(dir).unwrap();
+        assert_eq!(outcome.history.len(), 3);
+        assert!(same_weights(&straight.join(files::FINAL), &dir.join(files::FINAL)));
+    }
+
+    // Damaged after it was written: the error names the file and offers the previous one,
+    // which resumes.
+    let damaged = interrupted_after(2, "damaged-later");
+    let model_file = damaged.join("checkpoint/model.bpk");
+    std::fs::write(&model_file, &bytes(&model_file)[..100]).unwrap();
+    match resume(&damaged) {
+        Err(mien_train::TrainError::Checkpoint { path, problem }) => {
+            assert_eq!(path, model_file);
+            assert!(
+                problem.contains("checkpoint.old") && problem.contains("(1 epochs)"),
+                "{problem}"
+            );
+        }
+        other => panic!("expected a checkpoint error, got {other:?}"),
+    }
+    std::fs::remove_dir_all(damaged.join("checkpoint")).unwrap();
+    std::fs::rename(damaged.join("checkpoint.old"), damaged.join("checkpoint")).unwrap();
+    resume(&damaged).unwrap();
+    assert!(same_weights(&straight.join(files::FINAL), &damaged.join(files::FINAL)));
+
+    for dir in [straight, writing, swapping, damaged] {
+        std::fs::remove_dir_all(dir).ok();
+    }
+}
+
 #[test]
 fn smile_and_soft_label_runs_train_their_heads() {
     let _turn = serial();
