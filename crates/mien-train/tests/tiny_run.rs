@@ -267,7 +267,10 @@ fn a_half_written_or_damaged_checkpoint_costs_at_most_one_epoch() {
     for dir in [&writing, &swapping] {
         let outcome = resume(dir).unwrap();
         assert_eq!(outcome.history.len(), 3);
-        assert!(same_weights(&straight.join(files::FINAL), &dir.join(files::FINAL)));
+        assert!(same_weights(
+            &straight.join(files::FINAL),
+            &dir.join(files::FINAL)
+        ));
     }
 
     // Damaged after it was written: the error names the file and offers the previous one,
@@ -288,7 +291,10 @@ fn a_half_written_or_damaged_checkpoint_costs_at_most_one_epoch() {
     std::fs::remove_dir_all(damaged.join("checkpoint")).unwrap();
     std::fs::rename(damaged.join("checkpoint.old"), damaged.join("checkpoint")).unwrap();
     resume(&damaged).unwrap();
-    assert!(same_weights(&straight.join(files::FINAL), &damaged.join(files::FINAL)));
+    assert!(same_weights(
+        &straight.join(files::FINAL),
+        &damaged.join(files::FINAL)
+    ));
 
     for dir in [straight, writing, swapping, damaged] {
         std::fs::remove_dir_all(dir).ok();

@@ -26,15 +26,14 @@
 //!
 //! [`Analyzer::builder`] swaps the detector (any [`FaceDetector`]), the model (a
 //! [`SavedModel`] of any architecture of `mien-models`, or a [`Pretrained`] one), the device
-//! (CPU, wgpu, CUDA) or treats each image as one pre-cropped face. [`annotate`] draws an
-//! analysis on the photo; [`batch`] analyses a whole folder. The crates behind it are
+//! (CPU, wgpu, CUDA) or treats each image as one pre-cropped face. The crates behind it are
 //! re-exported whole as [`detect`] and [`models`], and the types its API takes and returns at
-//! the top level.
+//! the top level. Drawing an analysis on its photo and analysing whole folders are the
+//! `mien-cli` crate's (with the `mien` command), so that this library needs no font
+//! renderer, CSV writer or folder walker.
 
 mod analysis;
 mod analyzer;
-pub mod annotate;
-pub mod batch;
 
 pub use analysis::{Analysis, FaceAnalysis};
 pub use analyzer::{AnalyzeError, Analyzer, AnalyzerBuilder};

@@ -6,7 +6,7 @@ use image::{DynamicImage, Rgb, RgbImage};
 use imageproc::drawing::{draw_filled_rect_mut, draw_hollow_rect_mut, draw_text_mut, text_size};
 use imageproc::rect::Rect;
 
-use crate::Analysis;
+use mien::Analysis;
 
 /// DejaVu Sans Mono (Bitstream Vera licence, `assets/DejaVu-LICENSE.txt`).
 const FONT: &[u8] = include_bytes!("../assets/DejaVuSansMono.ttf");
@@ -17,7 +17,7 @@ const EYE_COLOUR: Rgb<u8> = Rgb([0, 220, 255]);
 
 /// The label drawn above a face, e.g. `happy 93% smile 8.7`. Emoji are not drawn (the
 /// bundled font has none); they are in the JSON.
-pub fn face_label(face: &crate::FaceAnalysis) -> String {
+pub fn face_label(face: &mien::FaceAnalysis) -> String {
     format!(
         "{} {:.0}% smile {:.1}",
         face.emotion,

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::{Analysis, AnalyzeError, Analyzer};
+use mien::{Analysis, AnalyzeError, Analyzer};
 
 /// File extensions taken as photos (any case).
 pub const IMAGE_EXTENSIONS: [&str; 3] = ["jpg", "jpeg", "png"];
@@ -115,7 +115,7 @@ fn analyze_one(
     path: &Path,
     annotated: Option<PathBuf>,
 ) -> Result<Analysis, AnalyzeError> {
-    let photo = crate::open_image(path)?;
+    let photo = mien::open_image(path)?;
     let analysis = analyzer.analyze(&photo)?;
     if let Some(out) = annotated {
         let write_error = |source| AnalyzeError::WriteImage {

@@ -1,11 +1,11 @@
-//! `mien batch <dir> --out <dir>`: the library's `mien::batch` with a progress bar.
+//! `mien batch <dir> --out <dir>`: `mien_cli::batch` with a progress bar.
 
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use mien::batch::{Summary, analyze_all, find_images, write_results_csv};
+use mien_cli::batch::{Summary, analyze_all, find_images, write_results_csv};
 
 /// Runs the batch; `Err` only for what stops the whole run.
 pub fn run(

@@ -137,7 +137,7 @@ fn analyze(
             .and_then(|photo| {
                 let analysis = analyzer.analyze(&photo)?;
                 if let (0, Some(out)) = (index, &annotate) {
-                    mien::annotate::annotate(&photo, &analysis)
+                    mien_cli::annotate::annotate(&photo, &analysis)
                         .save(out)
                         .map_err(|source| mien::AnalyzeError::WriteImage {
                             path: out.clone(),
