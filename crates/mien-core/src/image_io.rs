@@ -256,6 +256,40 @@ pub fn rgb8(image: &image::DynamicImage) -> std::borrow::Cow<'_, image::RgbImage
 mod tests {
     use super::*;
 
+    /// A small photo-like image encoded as `format`.
+    fn encoded(format: image::ImageFormat) -> Vec<u8> {
+        let image = image::RgbImage::from_fn(40, 30, |x, y| {
+            image::Rgb([(x * 6) as u8, (y * 8) as u8, ((x + y) * 3) as u8])
+        });
+        let mut bytes = std::io::Cursor::new(Vec::new());
+        DynamicImage::ImageRgb8(image)
+            .write_to(&mut bytes, format)
+            .unwrap();
+        bytes.into_inner()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(crate::fuzzing::config())]
+
+        /// Damaged PNG and JPEG files, and arbitrary bytes, are an error naming the input or
+        /// an image within the size limit: never a panic.
+        #[test]
+        fn hostile_image_bytes_are_an_error_or_an_image(
+            bytes in crate::fuzzing::hostile_bytes(encoded(image::ImageFormat::Png)),
+            jpeg in crate::fuzzing::mutation(encoded(image::ImageFormat::Jpeg)),
+        ) {
+            for bytes in [bytes, jpeg] {
+                match decode_image(&bytes, "upload") {
+                    Ok(image) => proptest::prop_assert!(
+                        u64::from(image.width()) * u64::from(image.height())
+                            <= MAX_DECODED_PIXELS
+                    ),
+                    Err(e) => proptest::prop_assert!(e.to_string().contains("upload"), "{}", e),
+                }
+            }
+        }
+    }
+
     fn temp_dir(name: &str) -> std::path::PathBuf {
         let dir = std::env::temp_dir().join(format!("mien-core-{name}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();

@@ -27,6 +27,8 @@ pub mod device;
 mod emotion;
 mod error;
 mod face_box;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzzing;
 mod image_io;
 pub mod kernels;
 pub mod native;
