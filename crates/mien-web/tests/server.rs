@@ -362,3 +362,81 @@ fn a_cross_origin_websocket_is_refused() {
     request.headers_mut().insert("origin", own);
     assert!(tungstenite::connect(request).is_ok());
 }
+
+/// A small photo (one synthetic "face-like" blob), quick to analyse, as PNG bytes.
+fn small_photo() -> Vec<u8> {
+    let image = image::RgbImage::from_fn(64, 48, |x, y| {
+        let d = (x as i32 - 32).pow(2) + (y as i32 - 24).pow(2);
+        image::Rgb(if d < 300 {
+            [220, 180, 150]
+        } else {
+            [30, 60, 90]
+        })
+    });
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgb8(image)
+        .write_to(&mut bytes, image::ImageFormat::Png)
+        .unwrap();
+    bytes.into_inner()
+}
+
+/// Hostile HTTP and WebSocket input: a tenth of `MIEN_FUZZ_CASES`, each a round trip.
+fn network_cases() -> proptest::test_runner::Config {
+    let config = mien_core::fuzzing::config();
+    proptest::test_runner::Config {
+        cases: (config.cases / 10).max(10),
+        ..config
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(network_cases())]
+
+    /// Damaged multipart bodies (boundaries, headers, the file itself) get an analysis or a
+    /// JSON client error, never a server error or a dropped connection.
+    #[test]
+    fn hostile_multipart_uploads_get_an_answer(
+        body in mien_core::fuzzing::hostile_bytes(multipart("image", Some("a.png"), &small_photo()).1),
+    ) {
+        let (content_type, _) = multipart("image", Some("a.png"), &[]);
+        let reply = post(server(), &content_type, &body);
+        proptest::prop_assert!(
+            reply.status == 200 || (400..500).contains(&reply.status),
+            "{} {}",
+            reply.status,
+            reply.body
+        );
+    }
+
+    /// Damaged frames on the live socket each get a result or an error message in order, and
+    /// arbitrary bytes written straight onto the socket (broken WebSocket framing) end that
+    /// connection only: the server keeps answering.
+    #[test]
+    fn hostile_live_frames_get_an_answer(
+        frame in mien_core::fuzzing::mutation(small_photo()),
+        raw in proptest::collection::vec(proptest::prelude::any::<u8>(), 1..512),
+    ) {
+        use std::io::Write;
+        use tungstenite::Message;
+        let (mut socket, _) = tungstenite::connect(format!("ws://{}/api/live", server())).unwrap();
+        socket.send(Message::binary(frame)).unwrap();
+        let answer = loop {
+            match socket.read().unwrap() {
+                Message::Text(text) => break serde_json::from_str::<LiveResult>(&text).unwrap(),
+                Message::Ping(_) | Message::Pong(_) => continue,
+                other => panic!("unexpected message {other:?}"),
+            }
+        };
+        proptest::prop_assert_eq!(answer.frame, 1);
+        proptest::prop_assert!(answer.analysis.is_some() != answer.error.is_some());
+        if let tungstenite::stream::MaybeTlsStream::Plain(stream) = socket.get_mut() {
+            // The server may wait for the rest of a frame the bytes began: do not wait with it.
+            stream
+                .set_read_timeout(Some(std::time::Duration::from_millis(200)))
+                .unwrap();
+            let _ = stream.write_all(&raw);
+        }
+        let _ = socket.read();
+        proptest::prop_assert_eq!(get(server(), "/healthz").status, 200);
+    }
+}
