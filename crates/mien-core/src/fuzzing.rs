@@ -6,7 +6,7 @@
 //! panic or a hang: images, the FER2013 layouts, model files, cascades, training configs.
 
 use proptest::prelude::*;
-use proptest::test_runner::Config;
+use proptest::test_runner::{Config, RngSeed};
 
 /// The environment variable that sets the cases per parser (default [`DEFAULT_CASES`]).
 pub const CASES_ENV: &str = "MIEN_FUZZ_CASES";
@@ -14,15 +14,28 @@ pub const CASES_ENV: &str = "MIEN_FUZZ_CASES";
 /// Cases per parser in an ordinary `cargo test`.
 pub const DEFAULT_CASES: u32 = 2_000;
 
-/// A proptest config with `MIEN_FUZZ_CASES` cases (default [`DEFAULT_CASES`]) that keeps no
-/// regression files (the inputs are generated, the seeds reproduce them).
+/// The environment variable that picks the inputs: a number, or `random` (default: a fixed
+/// seed, so that `cargo test` and CI test the same cases every time).
+pub const SEED_ENV: &str = "MIEN_FUZZ_SEED";
+
+/// The seed of an ordinary `cargo test`.
+const DEFAULT_SEED: u64 = 0x6d69_656e;
+
+/// A proptest config with `MIEN_FUZZ_CASES` cases (default [`DEFAULT_CASES`]) from the
+/// `MIEN_FUZZ_SEED` seed, keeping no regression files (the seed reproduces a failure).
 pub fn config() -> Config {
-    let cases = std::env::var(CASES_ENV)
-        .ok()
-        .and_then(|v| v.trim().parse().ok())
+    let setting = |name: &str| std::env::var(name).ok().map(|v| v.trim().to_owned());
+    let cases = setting(CASES_ENV)
+        .and_then(|v| v.parse().ok())
         .unwrap_or(DEFAULT_CASES);
+    let rng_seed = match setting(SEED_ENV).as_deref() {
+        Some("random") => RngSeed::Random,
+        Some(seed) => RngSeed::Fixed(seed.parse().unwrap_or(DEFAULT_SEED)),
+        None => RngSeed::Fixed(DEFAULT_SEED),
+    };
     Config {
         cases,
+        rng_seed,
         failure_persistence: None,
         ..Config::default()
     }

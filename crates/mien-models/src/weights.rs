@@ -323,7 +323,14 @@ pub fn load(path: impl AsRef<Path>, device: &Device) -> Result<SavedModel, Model
 pub fn load_bytes(bytes: &[u8], origin: &Path, device: &Device) -> Result<SavedModel, ModelError> {
     let path = origin;
     let spec = spec_from_bytes(bytes, path)?;
-    let mut model = spec.init(device)?;
+    // A spec that parses but cannot be built is the file's fault: say which file.
+    let mut model = spec.init(device).map_err(|e| match e {
+        ModelError::InvalidSpec(message) => ModelError::BadSpec {
+            path: path.to_owned(),
+            message,
+        },
+        other => other,
+    })?;
     let mismatch = |message: String| ModelError::Mismatch {
         path: path.to_owned(),
         architecture: spec.backbone.architecture().to_string(),
