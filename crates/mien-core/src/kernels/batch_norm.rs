@@ -356,8 +356,8 @@ impl VectorLoop for ReluInputGradient<'_> {
     }
 }
 
-/// `out[i] = a · u[i] (+ b · v[i]) + constant` for `first = (a, u)`, `second = (b, v)`, then
-/// `max(0, out[i])` (NaN kept) with `relu`.
+/// `out[i] = a · u[i] (+ b · v[i]) + constant` for `first = (a, u)`, `second = (b, v)`; with
+/// `relu` (one term only), `max(0, out[i])` with NaN kept.
 struct Affine<'a> {
     out: &'a mut [f32],
     first: (f32, &'a [f32]),
@@ -391,6 +391,7 @@ impl VectorLoop for Affine<'_> {
                 }
             }
             Some((b, v)) => {
+                debug_assert!(!relu, "the two-term form is the input gradient: no ReLU");
                 for ((out, u), v) in out.iter_mut().zip(u).zip(v) {
                     *out = a * u + b * v + constant;
                 }
