@@ -17,6 +17,11 @@ pub const MAX_DECODED_PIXELS: u64 = 40_000_000;
 /// minutes; such files are refused instead.
 pub const MAX_SHRUNK_PNG_PIXELS: u64 = 1_000_000_000;
 
+/// The largest progressive or lossless JPEG decoded: 64 megapixels. The decoder keeps every
+/// coefficient of such a file at full size whatever the output scale (about 6 bytes a
+/// pixel), so larger ones are refused; sequential JPEGs are shrunk up to 1/8 scale.
+pub const MAX_SHRUNK_PROGRESSIVE_JPEG_PIXELS: u64 = 64_000_000;
+
 /// Opens and decodes an image file (PNG or JPEG; any bit depth, grey, RGB(A), CMYK JPEG),
 /// guessing the format from its content, and turns it upright as its EXIF orientation says
 /// (phone photos are often stored sideways).
@@ -30,7 +35,8 @@ pub const MAX_SHRUNK_PNG_PIXELS: u64 = 1_000_000_000;
 /// [`Error::ImageRead`] naming the path, for a missing, unreadable, truncated or non-image
 /// file; [`Error::ImageTooLarge`] for a file over the limit that cannot be shrunk while
 /// decoding (another format, an interlaced PNG, a PNG over [`MAX_SHRUNK_PNG_PIXELS`], a
-/// JPEG still over the limit at 1/8 scale).
+/// JPEG still over the limit at 1/8 scale, a progressive or lossless JPEG over
+/// [`MAX_SHRUNK_PROGRESSIVE_JPEG_PIXELS`]).
 pub fn open_image(path: impl AsRef<Path>) -> Result<DynamicImage, Error> {
     let path = path.as_ref();
     decode(path, || File::open(path).map(BufReader::new))
@@ -73,41 +79,56 @@ fn decode<R: BufRead + Seek>(
         .and_then(|r| r.into_decoder())
         .map_err(read_error)?;
     let orientation = decoder.orientation().map_err(read_error)?;
-    let mut image = if u64::from(width) * u64::from(height) <= MAX_DECODED_PIXELS {
-        DynamicImage::from_decoder(decoder).map_err(read_error)?
-    } else {
-        drop(decoder);
-        let input = shrink::Input {
-            origin,
-            source: &source,
+    let mut image =
+        if u64::from(width) * u64::from(height) <= MAX_DECODED_PIXELS {
+            DynamicImage::from_decoder(decoder).map_err(read_error)?
+        } else {
+            drop(decoder);
+            let input = shrink::Input {
+                origin,
+                source: &source,
+            };
+            match format {
+                Some(ImageFormat::Jpeg) => shrink::jpeg(input, width, height)
+                    .map_err(|e| shrink::into_error(e, too_large))?,
+                Some(ImageFormat::Png)
+                    if u64::from(width) * u64::from(height) > MAX_SHRUNK_PNG_PIXELS =>
+                {
+                    return Err(too_large("PNGs over 1 gigapixel are not decoded"));
+                }
+                Some(ImageFormat::Png) => shrink::png(input, width, height)
+                    .map_err(|e| shrink::into_error(e, too_large))?,
+                _ => {
+                    return Err(too_large(
+                        "only JPEG and PNG files are shrunk while decoding",
+                    ));
+                }
+            }
         };
-        match format {
-            Some(ImageFormat::Jpeg) => shrink::jpeg(input, width, height)
-                .map_err(|e| e.unwrap_or_else(|| too_large("still too large at 1/8 scale")))?,
-            Some(ImageFormat::Png)
-                if u64::from(width) * u64::from(height) > MAX_SHRUNK_PNG_PIXELS =>
-            {
-                return Err(too_large("PNGs over 1 gigapixel are not decoded"));
-            }
-            Some(ImageFormat::Png) => shrink::png(input, width, height)
-                .map_err(|e| e.unwrap_or_else(|| too_large("interlaced PNG")))?,
-            _ => {
-                return Err(too_large(
-                    "only JPEG and PNG files are shrunk while decoding",
-                ));
-            }
-        }
-    };
+    if u64::from(image.width()) * u64::from(image.height()) > MAX_DECODED_PIXELS {
+        return Err(too_large(
+            "the decoded image is larger than its header said",
+        ));
+    }
     image.apply_orientation(orientation);
     Ok(image)
 }
 
-/// Decoding huge files at reduced size. Each function returns `Err(None)` when the file is
-/// of a kind it cannot shrink, `Err(Some(error))` when decoding fails.
+/// Decoding huge files at reduced size.
 mod shrink {
     use super::*;
 
-    type Shrunk = Result<DynamicImage, Option<Error>>;
+    /// A shrunk image, or why not: `Err(Ok(reason))` for a file of a kind that cannot be
+    /// shrunk, `Err(Err(error))` when decoding fails.
+    pub(super) type Shrunk = Result<DynamicImage, Result<&'static str, Error>>;
+
+    /// The error for a file that was not shrunk; `too_large` makes one from a reason.
+    pub(super) fn into_error(
+        refusal: Result<&'static str, Error>,
+        too_large: impl Fn(&str) -> Error,
+    ) -> Error {
+        refusal.map_or_else(|error| error, too_large)
+    }
 
     /// Where the bytes come from: `source` reopens them, `origin` names them in errors.
     pub(super) struct Input<'a, R> {
@@ -116,17 +137,17 @@ mod shrink {
     }
 
     impl<R> Input<'_, R> {
-        fn open(&self) -> Result<R, Option<Error>> {
+        fn open(&self) -> Result<R, Result<&'static str, Error>> {
             (self.source)().map_err(|e| {
-                Some(Error::ImageRead {
+                Err(Error::ImageRead {
                     path: self.origin.to_owned(),
                     source: image::ImageError::IoError(e),
                 })
             })
         }
 
-        fn failed(&self, message: String) -> Option<Error> {
-            Some(Error::ImageRead {
+        fn failed(&self, message: String) -> Result<&'static str, Error> {
+            Err(Error::ImageRead {
                 path: self.origin.to_owned(),
                 source: image::ImageError::Decoding(image::error::DecodingError::new(
                     image::error::ImageFormatHint::Unknown,
@@ -148,15 +169,32 @@ mod shrink {
 
     /// A JPEG decoded at the largest DCT scale (1/2, 1/4, 1/8) under the limit.
     pub(super) fn jpeg<R: BufRead>(input: Input<R>, width: u32, height: u32) -> Shrunk {
-        let k = block_side(width, height);
+        // The decoder picks the smallest scale whose output is at least the size asked
+        // for, so ask for exactly a power-of-two reduction: for k = 3 it would pick 1/2.
+        let k = block_side(width, height).next_power_of_two();
         if k > 8 {
-            return Err(None);
+            return Err(Ok("still too large at 1/8 scale"));
         }
         let mut decoder = jpeg_decoder::Decoder::new(input.open()?);
         let target = |side: u32| u16::try_from(side.div_ceil(k)).unwrap_or(u16::MAX);
         let (w, h) = decoder
             .scale(target(width), target(height))
             .map_err(|e| input.failed(e.to_string()))?;
+        let info = decoder
+            .info()
+            .ok_or_else(|| input.failed("no JPEG header".into()))?;
+        // Progressive and lossless files are decoded from every coefficient at full size
+        // (6 bytes a pixel, or 16): only sequential ones are shrunk block by block.
+        if info.coding_process != jpeg_decoder::CodingProcess::DctSequential
+            && u64::from(width) * u64::from(height) > MAX_SHRUNK_PROGRESSIVE_JPEG_PIXELS
+        {
+            return Err(Ok(
+                "progressive and lossless JPEGs over 64 megapixels are not decoded",
+            ));
+        }
+        if u64::from(w) * u64::from(h) > MAX_DECODED_PIXELS {
+            return Err(Ok("still too large at 1/8 scale"));
+        }
         let pixels = decoder.decode().map_err(|e| input.failed(e.to_string()))?;
         let info = decoder
             .info()
@@ -200,7 +238,7 @@ mod shrink {
             .read_info()
             .map_err(|e| input.failed(e.to_string()))?;
         if reader.info().interlaced {
-            return Err(None);
+            return Err(Ok("interlaced PNG"));
         }
         let channels = reader.output_color_type().0.samples();
         let k = block_side(width, height) as usize;
@@ -363,6 +401,41 @@ mod tests {
         let from_memory = decode_image(&bytes, "upload.jpg").unwrap().to_rgb8();
         assert_eq!(from_memory, image);
         std::fs::remove_dir_all(&dir).ok();
+    }
+
+    /// Found by fuzzing: a JPEG 3× over the limit was decoded at 1/2 scale (the decoder
+    /// rounds the asked-for size up to its next scale), 69 MP instead of at most 40.
+    #[test]
+    fn a_jpeg_between_scales_is_decoded_under_the_limit() {
+        let mut bytes = encoded(image::ImageFormat::Jpeg);
+        let sof = bytes
+            .windows(2)
+            .position(|w| w == [0xFF, 0xC0])
+            .expect("a baseline JPEG");
+        // Claim 13096×21022 (275 MP: block side 3, so 1/4 scale) over the 40×30 pixels.
+        bytes[sof + 5..sof + 7].copy_from_slice(&21_022u16.to_be_bytes());
+        bytes[sof + 7..sof + 9].copy_from_slice(&13_096u16.to_be_bytes());
+        let image = decode_image(&bytes, "upload").unwrap();
+        assert_eq!((image.width(), image.height()), (3_274, 5_256));
+    }
+
+    #[test]
+    fn a_huge_progressive_jpeg_is_refused_before_its_coefficients_are_kept() {
+        let mut bytes = encoded(image::ImageFormat::Jpeg);
+        let sof = bytes
+            .windows(2)
+            .position(|w| w == [0xFF, 0xC0])
+            .expect("a baseline JPEG");
+        // A progressive frame header (SOF2) claiming 9000×8000 = 72 MP.
+        bytes[sof + 1] = 0xC2;
+        bytes[sof + 5..sof + 7].copy_from_slice(&8_000u16.to_be_bytes());
+        bytes[sof + 7..sof + 9].copy_from_slice(&9_000u16.to_be_bytes());
+        let err = decode_image(&bytes, "upload").unwrap_err();
+        assert!(
+            matches!(&err, Error::ImageTooLarge { width: 9_000, height: 8_000, reason, .. }
+                if reason.contains("progressive")),
+            "{err}"
+        );
     }
 
     #[test]

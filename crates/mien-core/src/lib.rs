@@ -41,7 +41,10 @@ pub use device::{DeviceChoice, device_for, select_device};
 pub use emotion::{Emotion, EmotionProbabilities, LabelSet};
 pub use error::Error;
 pub use face_box::FaceBox;
-pub use image_io::{MAX_DECODED_PIXELS, MAX_SHRUNK_PNG_PIXELS, decode_image, open_image, rgb8};
+pub use image_io::{
+    MAX_DECODED_PIXELS, MAX_SHRUNK_PNG_PIXELS, MAX_SHRUNK_PROGRESSIVE_JPEG_PIXELS, decode_image,
+    open_image, rgb8,
+};
 pub use preprocess::{ColorMode, PixelRange, Preprocessing, ResizeFilter, read_f32};
 
 /// Re-exported so that users of mien's types need not depend on these crates themselves.

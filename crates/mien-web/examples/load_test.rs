@@ -71,8 +71,8 @@ fn start_server() -> Result<SocketAddr, String> {
             };
             tx.send(listener.local_addr().map_err(|e| e.to_string()))
                 .unwrap_or(());
-            let app = mien_web::router(analyzer, mien_web::ServerConfig::default());
-            axum::serve(listener, app).await.ok();
+            let config = mien_web::ServerConfig::default();
+            mien_web::serve(listener, analyzer, config, std::future::pending()).await;
         });
     });
     rx.recv().map_err(|e| e.to_string())?

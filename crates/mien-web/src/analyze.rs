@@ -3,13 +3,14 @@
 use std::time::Instant;
 
 use axum::Json;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, Multipart, Request, State};
-use axum::http::header::{CONTENT_TYPE, HeaderValue};
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
 use axum::http::{HeaderName, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::body::Upload;
 use crate::{ApiError, AppState};
 
 /// The `Server-Timing` header: browsers' developer tools show the analysis time from it.
@@ -57,31 +58,34 @@ pub(crate) async fn analyze(
     State(state): State<AppState>,
     request: Request,
 ) -> Result<Response, ApiError> {
-    // Bodies in memory at once are bounded too: later requests wait here, unread.
-    let _body_permit = state
-        .body_permits
-        .acquire()
-        .await
-        .map_err(|_| ApiError::shutting_down())?;
-    let (name, bytes) = read_upload(&state, request).await?;
-    if bytes.is_empty() {
+    let (name, upload) = read_upload(&state, request).await?;
+    if upload.bytes.is_empty() {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "the upload is empty: send the image file as the request body or as the \
              multipart field `image`",
         ));
     }
-    let (analysis, milliseconds) = state.analyze_bytes(bytes, name).await?;
+    // `upload` keeps its share of the memory budget until the analysis is done.
+    let (analysis, milliseconds) = state.analyze_bytes(upload.bytes.clone(), name).await?;
     let timing = format!("analyze;dur={milliseconds:.1}");
     let timing = HeaderValue::from_str(&timing).unwrap_or(HeaderValue::from_static("analyze"));
     Ok(([(SERVER_TIMING, timing)], Json(analysis)).into_response())
 }
 
-/// The uploaded file's name (for error messages) and bytes.
-async fn read_upload(state: &AppState, request: Request) -> Result<(String, Bytes), ApiError> {
+/// The uploaded file's name (for error messages) and bytes. The whole body is read first
+/// (bounded in size, memory and time), then a multipart form is parsed from memory.
+async fn read_upload(state: &AppState, request: Request) -> Result<(String, Upload), ApiError> {
     let limit = state.config.max_upload_bytes;
-    let is_multipart = request
-        .headers()
+    let (parts, body) = request.into_parts();
+    let declared = parts
+        .headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    let upload = state.read_upload_body(body, declared).await?;
+    let is_multipart = parts
+        .headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| {
@@ -89,15 +93,9 @@ async fn read_upload(state: &AppState, request: Request) -> Result<(String, Byte
                 .is_some_and(|t| t.eq_ignore_ascii_case("multipart/form-data"))
         });
     if !is_multipart {
-        let bytes =
-            Bytes::from_request(request, state)
-                .await
-                .map_err(|rejection| match rejection.status() {
-                    StatusCode::PAYLOAD_TOO_LARGE => ApiError::too_large(limit),
-                    status => ApiError::new(status, rejection.body_text()),
-                })?;
-        return Ok(("upload".to_owned(), bytes));
+        return Ok(("upload".to_owned(), upload));
     }
+    let request = Request::from_parts(parts, Body::from(upload.bytes.clone()));
     let mut form = Multipart::from_request(request, state)
         .await
         .map_err(|rejection| {
@@ -117,7 +115,7 @@ async fn read_upload(state: &AppState, request: Request) -> Result<(String, Byte
         if field.name() == Some("image") || field.file_name().is_some() {
             let name = field.file_name().unwrap_or("upload").to_owned();
             let bytes = field.bytes().await.map_err(form_error)?;
-            return Ok((name, bytes));
+            return Ok((name, upload.with_bytes(bytes)));
         }
     }
     Err(ApiError::new(

@@ -3,7 +3,7 @@
 //! a text message, in order. A client that keeps one or two frames in flight never builds
 //! a queue: frames are analysed as fast as they come, never faster.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::extract::State;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
@@ -52,11 +52,24 @@ pub(crate) async fn upgrade(
             "cross-origin WebSocket refused: open the page from this server",
         ));
     }
+    let Ok(permit) = state.live_permits.clone().try_acquire_owned() else {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "the server already streams to {} webcams: try again later, or start it \
+                 with more live sockets",
+                state.config.max_live_sockets
+            ),
+        ));
+    };
     let limit = state.config.max_upload_bytes;
     Ok(socket
         .max_message_size(limit)
         .max_frame_size(limit)
-        .on_upgrade(move |socket| answer_frames(socket, state)))
+        .on_upgrade(move |socket| async move {
+            answer_frames(socket, state).await;
+            drop(permit);
+        }))
 }
 
 /// True without an `Origin` header (programs) or when its host is the `Host` the request
@@ -74,10 +87,20 @@ fn same_origin(headers: &HeaderMap) -> bool {
     matches!((origin_host, host), (Some(o), Some(h)) if o.eq_ignore_ascii_case(h))
 }
 
-/// Answers every binary frame with its analysis until the client leaves.
+/// Answers every binary frame with its analysis until the client leaves or stays silent
+/// longer than `live_idle_timeout`.
 async fn answer_frames(mut socket: WebSocket, state: AppState) {
     let mut frame = 0u64;
-    while let Some(received) = socket.recv().await {
+    let idle = state.config.live_idle_timeout;
+    loop {
+        let Ok(received) = tokio::time::timeout(idle, socket.recv()).await else {
+            let reason = format!("no frame for {} s", idle.as_secs_f64());
+            close(&mut socket, close_code::AWAY, &reason).await;
+            break;
+        };
+        let Some(received) = received else {
+            break;
+        };
         let message = match received {
             Ok(message) => message,
             Err(error) => {
@@ -114,7 +137,9 @@ async fn answer_frames(mut socket: WebSocket, state: AppState) {
         let Ok(text) = serde_json::to_string(&result) else {
             break;
         };
-        if socket.send(Message::Text(text.into())).await.is_err() {
+        // A client that stops reading is dropped like one that stops sending.
+        let sent = tokio::time::timeout(idle, socket.send(Message::Text(text.into()))).await;
+        if !matches!(sent, Ok(Ok(()))) {
             break;
         }
     }
@@ -128,8 +153,12 @@ async fn close_after(socket: &mut WebSocket, error: &str) {
     } else {
         close_code::PROTOCOL
     };
-    // A close reason may hold at most 123 bytes.
-    let mut reason = error.to_owned();
+    close(socket, code, error).await;
+}
+
+/// Sends a close frame with `code` and `reason` (cut to the 123 bytes a reason may hold).
+async fn close(socket: &mut WebSocket, code: u16, reason: &str) {
+    let mut reason = reason.to_owned();
     while reason.len() > 123 {
         reason.pop();
     }
@@ -137,5 +166,8 @@ async fn close_after(socket: &mut WebSocket, error: &str) {
         code,
         reason: reason.into(),
     };
-    socket.send(Message::Close(Some(frame))).await.ok();
+    let send = socket.send(Message::Close(Some(frame)));
+    tokio::time::timeout(Duration::from_secs(5), send)
+        .await
+        .ok();
 }

@@ -39,6 +39,9 @@ struct Args {
     /// Images analysed at once (default: the number of cores); others wait their turn.
     #[arg(long)]
     concurrency: Option<usize>,
+    /// Open connections at most; further ones get 503.
+    #[arg(long, default_value_t = ServerConfig::default().max_connections)]
+    max_connections: usize,
 }
 
 fn main() -> ExitCode {
@@ -66,6 +69,8 @@ fn main() -> ExitCode {
     let config = ServerConfig {
         max_upload_bytes: (args.max_upload_mb * 1024.0 * 1024.0) as usize,
         max_concurrent_analyses: args.concurrency.unwrap_or(defaults.max_concurrent_analyses),
+        max_connections: args.max_connections,
+        ..defaults
     };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
@@ -102,10 +107,9 @@ async fn serve(
     println!(
         "mien web: listening on http://{address} (upload page /, webcam page /live; Ctrl-C stops)"
     );
-    axum::serve(listener, mien_web::router(analyzer, config))
-        .with_graceful_shutdown(async {
-            tokio::signal::ctrl_c().await.ok();
-        })
-        .await
-        .map_err(|e| format!("the server stopped: {e}"))
+    mien_web::serve(listener, analyzer, config, async {
+        tokio::signal::ctrl_c().await.ok();
+    })
+    .await;
+    Ok(())
 }

@@ -19,9 +19,7 @@ fn start(config: ServerConfig) -> SocketAddr {
         runtime.block_on(async move {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             tx.send(listener.local_addr().unwrap()).unwrap();
-            axum::serve(listener, mien_web::router(analyzer, config))
-                .await
-                .unwrap();
+            mien_web::serve(listener, analyzer, config, std::future::pending()).await;
         });
     });
     rx.recv().expect("server started")
