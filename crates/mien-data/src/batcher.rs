@@ -70,11 +70,9 @@ impl FaceBatcher {
     /// A batcher without augmentation (for evaluation).
     ///
     /// # Errors
-    /// [`DataError::InvalidConfig`] for an unusable preprocessing.
+    /// [`DataError::Preprocessing`] for an unusable preprocessing.
     pub fn new(preprocessing: Preprocessing, mode: LabelMode) -> Result<Self, DataError> {
-        preprocessing
-            .validate()
-            .map_err(|e| DataError::InvalidConfig(e.to_string()))?;
+        preprocessing.validate().map_err(DataError::Preprocessing)?;
         Ok(Self {
             preprocessing,
             augment: AugmentConfig::default(),
@@ -167,7 +165,7 @@ impl FaceBatcher {
                 }
                 self.preprocessing
                     .gray_values(&face)
-                    .map_err(|e| DataError::InvalidConfig(e.to_string()))
+                    .map_err(DataError::Preprocessing)
             })
             .collect::<Result<_, _>>()?;
         let mut images: Vec<f32> = per_face.concat();
@@ -186,7 +184,7 @@ impl FaceBatcher {
         let images = self
             .preprocessing
             .tensor_from_values(images, device)
-            .map_err(|e| DataError::InvalidConfig(e.to_string()))?;
+            .map_err(DataError::Preprocessing)?;
         let targets = Tensor::from_data(TensorData::new(targets, [n, k]), device);
         let classes = classes.map(|c| Tensor::from_data(TensorData::new(c, [n]), device));
         Ok(FaceBatch {

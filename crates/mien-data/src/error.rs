@@ -55,13 +55,26 @@ pub enum DataError {
     },
 
     /// An image that could not be decoded.
-    #[error("cannot decode image {path}: {message}")]
+    #[error("cannot decode image {path}: {}", decoder_message(source))]
     BadImage {
         /// The file.
         path: PathBuf,
-        /// The decoder's message.
-        message: String,
+        /// The decoder's error.
+        source: mien_core::Error,
     },
+
+    /// A FER+ image without a row in the votes file.
+    #[error("{path}: no votes for this image in {votes}")]
+    NoVotes {
+        /// The image.
+        path: PathBuf,
+        /// The votes file (or files) looked in.
+        votes: String,
+    },
+
+    /// Faces could not be prepared as the preprocessing asks.
+    #[error("cannot preprocess: {0}")]
+    Preprocessing(#[source] mien_core::Error),
 
     /// An image that is not the dataset's size, when resizing is off.
     #[error(
@@ -105,6 +118,14 @@ pub enum DataError {
     /// An augmentation or sampling setting out of range.
     #[error("invalid configuration: {0}")]
     InvalidConfig(String),
+}
+
+/// The decoder's own words for a file that did not decode: the path is said already.
+fn decoder_message(error: &mien_core::Error) -> String {
+    match error {
+        mien_core::Error::ImageRead { source, .. } => source.to_string(),
+        other => other.to_string(),
+    }
 }
 
 impl DataError {

@@ -137,12 +137,9 @@ pub(crate) fn decode_all(jobs: Vec<ImageJob>, options: &LoadOptions) -> Vec<Row>
 
 /// Decodes one image file into a grayscale face of the options' size.
 pub(crate) fn decode_face(path: &Path, options: &LoadOptions) -> Result<GrayImage, DataError> {
-    let image = mien_core::open_image(path).map_err(|e| DataError::BadImage {
+    let image = mien_core::open_image(path).map_err(|source| DataError::BadImage {
         path: path.to_owned(),
-        message: match e {
-            mien_core::Error::ImageRead { source, .. } => source.to_string(),
-            other => other.to_string(),
-        },
+        source,
     })?;
     fit_size(image.into_luma8(), path, options)
 }
@@ -220,6 +217,7 @@ fn location_of(error: &DataError) -> String {
         DataError::BadRow { path, line, .. } => format!("{}, line {line}", path.display()),
         DataError::Io { path, .. }
         | DataError::BadImage { path, .. }
+        | DataError::NoVotes { path, .. }
         | DataError::WrongSize { path, .. }
         | DataError::MissingClassFolder { path }
         | DataError::EmptyDataset { path, .. } => path.display().to_string(),

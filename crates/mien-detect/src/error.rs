@@ -23,13 +23,45 @@ pub enum DetectError {
         /// The operating system's error.
         source: std::io::Error,
     },
-    /// Bundled or given network weights do not fit the network.
-    #[error("detector weights: {0}")]
-    Weights(String),
+    /// Bundled or given network weights do not fit the network, or cannot be read or
+    /// written.
+    #[error("{network} weights: {problem}")]
+    Weights {
+        /// The network: `"BlazeFace"` or `"eyes-open classifier"`.
+        network: &'static str,
+        /// What is wrong.
+        problem: String,
+        /// The error underneath, when there is one.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
     /// An annotated benchmark (boxes file or photo) could not be read.
     #[error("benchmark: {0}")]
     Benchmark(String),
     /// Detection parameters are out of range.
     #[error("invalid detection parameter: {0}")]
     Parameter(String),
+}
+
+impl DetectError {
+    /// [`DetectError::Weights`] for `network`, saying what is wrong.
+    pub(crate) fn weights(network: &'static str, problem: impl Into<String>) -> Self {
+        DetectError::Weights {
+            network,
+            problem: problem.into(),
+            source: None,
+        }
+    }
+
+    /// [`DetectError::Weights`] for `network`, caused by `source`.
+    pub(crate) fn weights_from(
+        network: &'static str,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        DetectError::Weights {
+            network,
+            problem: source.to_string(),
+            source: Some(Box::new(source)),
+        }
+    }
 }

@@ -13,6 +13,9 @@ use image::GrayImage;
 use image::imageops::FilterType;
 use mien_core::kernels::{conv2d_layer, max_pool2d_layer};
 use mien_core::native::{self, Map};
+
+/// The network's name in errors.
+const NETWORK: &str = "eyes-open classifier";
 use rayon::prelude::*;
 
 use crate::DetectError;
@@ -126,17 +129,20 @@ impl EyeStateClassifier {
         let mut store = SafetensorsStore::from_bytes(Some(bytes.to_vec()));
         let result = net
             .load_from(&mut store)
-            .map_err(|e| DetectError::Weights(e.to_string()))?;
-        if !result.missing.is_empty() {
-            return Err(DetectError::Weights(format!(
-                "{} tensors missing",
-                result.missing.len()
-            )));
+            .map_err(|e| DetectError::weights_from(NETWORK, e))?;
+        if !result.missing.is_empty() || !result.errors.is_empty() {
+            return Err(DetectError::weights(
+                NETWORK,
+                format!(
+                    "missing tensors {:?}, errors {:?}",
+                    result.missing, result.errors
+                ),
+            ));
         }
         let native = mien_core::device::is_cpu(device)
             .then(|| NativeEyeStateNet::new(&net))
             .transpose()
-            .map_err(|e| DetectError::Weights(e.to_string()))?;
+            .map_err(|e| DetectError::weights_from(NETWORK, e))?;
         Ok(Self {
             net,
             native,
@@ -236,7 +242,7 @@ pub fn held_out(file_stem: &str) -> bool {
 pub fn save(net: &EyeStateNet, path: impl AsRef<std::path::Path>) -> Result<(), DetectError> {
     let mut store = SafetensorsStore::from_file(path.as_ref()).overwrite(true);
     net.save_into(&mut store)
-        .map_err(|e| DetectError::Weights(e.to_string()))
+        .map_err(|e| DetectError::weights_from(NETWORK, e))
 }
 
 #[cfg(test)]

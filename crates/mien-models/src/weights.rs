@@ -305,6 +305,17 @@ pub fn spec_from_bytes(bytes: &[u8], origin: &Path) -> Result<ModelSpec, ModelEr
     Ok(spec)
 }
 
+/// How many values the tensors of safetensors `bytes` hold (0 when the header is unreadable).
+fn stored_values(bytes: &[u8]) -> usize {
+    safetensors::SafeTensors::read_metadata(bytes).map_or(0, |(_, metadata)| {
+        metadata
+            .tensors()
+            .values()
+            .map(|info| info.shape.iter().fold(1usize, |n, &d| n.saturating_mul(d)))
+            .fold(0usize, usize::saturating_add)
+    })
+}
+
 /// Loads a model file: reads its spec, builds the model on `device`, loads the weights.
 ///
 /// # Errors
@@ -336,6 +347,15 @@ pub fn load_bytes(bytes: &[u8], origin: &Path, device: &Device) -> Result<SavedM
         architecture: spec.backbone.architecture().to_string(),
         message,
     };
+    // burn allocates parameters lazily, on first use: a spec describing a network far
+    // larger than the file (a damaged or hostile width) is refused before it costs memory.
+    let needed = model.num_params();
+    let stored = stored_values(bytes);
+    if needed > stored {
+        return Err(mismatch(format!(
+            "the spec describes a network of {needed} parameters, the file holds {stored} values"
+        )));
+    }
     let mut store = SafetensorsStore::from_bytes(Some(bytes.to_vec())).allow_partial(true);
     let result = model
         .load_from(&mut store)
@@ -508,6 +528,29 @@ mod tests {
 
         std::fs::remove_file(&path).ok();
         assert!(matches!(load(&path, &device), Err(ModelError::Io { .. })));
+    }
+
+    /// A spec claiming a network a million channels wide over a small network's tensors
+    /// would need terabytes; it is refused without allocating them.
+    #[test]
+    fn a_spec_far_larger_than_its_tensors_is_refused_before_allocating() {
+        let device = mien_core::device::cpu();
+        let small = emotion_spec(Architecture::MiniXception);
+        let model = small.init(&device).unwrap();
+        let huge = ModelSpec::new(
+            BackboneConfig::MiniXception(
+                crate::backbones::mini_xception::MiniXceptionConfig::new()
+                    .with_module_channels(vec![1 << 20; 4]),
+            ),
+            small.head,
+            small.preprocessing.clone(),
+        );
+        let path = temp("huge-spec");
+        save(&model, &huge, &path).unwrap();
+        let err = load(&path, &device).unwrap_err();
+        std::fs::remove_file(&path).ok();
+        assert!(matches!(err, ModelError::Mismatch { .. }), "{err}");
+        assert!(err.to_string().contains("parameters"), "{err}");
     }
 
     #[test]

@@ -22,9 +22,24 @@ pub enum TrainError {
         /// The operating system's error.
         source: std::io::Error,
     },
-    /// The dataset could not be loaded or has no usable faces.
+    /// The dataset could not be loaded.
     #[error("data: {0}")]
-    Data(String),
+    Data(#[from] mien_data::DataError),
+    /// The data holds no faces for what was asked.
+    #[error("no faces: {0}")]
+    NoFaces(String),
+    /// One face could not be prepared for the network.
+    #[error("face {face}: {source}")]
+    Face {
+        /// Where the face comes from (file, or CSV row).
+        face: String,
+        /// What was wrong.
+        source: mien_core::Error,
+    },
+    /// Finding the data folder, preparing faces for the network or reading its outputs
+    /// failed.
+    #[error(transparent)]
+    Core(#[from] mien_core::Error),
     /// A model file could not be read or written.
     #[error(transparent)]
     Model(#[from] mien_models::weights::ModelError),
@@ -72,11 +87,5 @@ impl TrainError {
             path: path.as_ref().to_path_buf(),
             source,
         }
-    }
-}
-
-impl From<mien_data::DataError> for TrainError {
-    fn from(e: mien_data::DataError) -> Self {
-        TrainError::Data(e.to_string())
     }
 }

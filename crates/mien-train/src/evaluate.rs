@@ -56,7 +56,8 @@ pub fn argmax(values: &[f32]) -> Option<usize> {
 /// `spec` (whose preprocessing and head are used).
 ///
 /// # Errors
-/// [`TrainError::Data`] for an empty dataset or faces the preprocessing cannot take.
+/// [`TrainError::NoFaces`] for an empty dataset, [`TrainError::Face`] for a face the
+/// preprocessing cannot take.
 pub fn predict(
     model: &Model,
     spec: &ModelSpec,
@@ -66,7 +67,7 @@ pub fn predict(
     device: &Device,
 ) -> Result<Predictions, TrainError> {
     if faces.is_empty() {
-        return Err(TrainError::Data("no faces to evaluate".into()));
+        return Err(TrainError::NoFaces("nothing to evaluate".into()));
     }
     let preprocessing = &spec.preprocessing;
     let views = Views::new(tta, preprocessing);
@@ -80,21 +81,20 @@ pub fn predict(
         let mut values = Vec::with_capacity(chunk.len() * preprocessing.values_per_image());
         for &i in chunk {
             let image = faces.image(i).expect("index in range");
-            values.extend(
-                preprocessing
-                    .gray_values(&image)
-                    .map_err(|e| TrainError::Data(format!("{}: {e}", faces.records()[i].source)))?,
-            );
+            values.extend(preprocessing.gray_values(&image).map_err(|source| {
+                TrainError::Face {
+                    face: faces.records()[i].source.clone(),
+                    source,
+                }
+            })?);
         }
-        let images = preprocessing
-            .tensor_from_values(values, device)
-            .map_err(|e| TrainError::Data(e.to_string()))?;
+        let images = preprocessing.tensor_from_values(values, device)?;
         let (probs, intensity) = forward_views(model, &views, images);
         if let Some(p) = probs {
-            emotion.extend(read_f32(p).map_err(|e| TrainError::Data(e.to_string()))?);
+            emotion.extend(read_f32(p)?);
         }
         if let Some(s) = intensity {
-            smile.extend(read_f32(s).map_err(|e| TrainError::Data(e.to_string()))?);
+            smile.extend(read_f32(s)?);
         }
     }
     Ok(Predictions {

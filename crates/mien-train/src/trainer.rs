@@ -125,9 +125,7 @@ pub fn train(
     config.validate()?;
     let path = match &config.data.path {
         Some(path) => path.clone(),
-        None => mien_core::data_dir()
-            .map_err(|e| TrainError::Data(e.to_string()))?
-            .join("fer2013"),
+        None => mien_core::data_dir()?.join("fer2013"),
     };
     let loaded = mien_data::load(&path, &LoadOptions::default())?;
     train_on(config, loaded.dataset, run_dir, options)
@@ -170,14 +168,14 @@ pub fn train_on(
     let (train_faces, valid_faces) = (take(data.train_split), take(data.valid_split));
     let train_set = LabelledDataset::new(train_faces, data.labels)?;
     if train_set.is_empty() {
-        return Err(TrainError::Data(format!(
+        return Err(TrainError::NoFaces(format!(
             "the {} split has no faces labelled for {:?}",
             data.train_split, data.labels
         )));
     }
     if valid_faces.is_empty() {
-        return Err(TrainError::Data(format!(
-            "the {} split has no faces",
+        return Err(TrainError::NoFaces(format!(
+            "the {} split has none",
             data.valid_split
         )));
     }
@@ -365,7 +363,9 @@ impl Run<'_> {
                 .history
                 .last()
                 .map(|r| r.valid.clone())
-                .ok_or_else(|| TrainError::Data("stopped before the first epoch".into()))?
+                .ok_or_else(|| {
+                    TrainError::NoFaces("the run stopped before its first epoch".into())
+                })?
         };
         Ok(TrainOutcome {
             run_dir: self.run_dir.to_path_buf(),
@@ -449,7 +449,7 @@ impl Run<'_> {
                 .map(|&i| {
                     self.train_set
                         .item(i)
-                        .ok_or_else(|| TrainError::Data(format!("face {i} out of range")))
+                        .ok_or_else(|| TrainError::NoFaces(format!("face {i} is out of range")))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             let batch = self.batcher.try_batch(items, &self.ad_device)?;

@@ -65,16 +65,13 @@ pub fn load(root: &Path, options: &LoadOptions) -> Result<Loaded, DataError> {
         }
     }
     for path in missing {
-        let problem = format!("no votes for this image in {}", votes_source(root));
+        let votes = votes_source(root);
         if !options.lenient {
-            return Err(DataError::BadImage {
-                path,
-                message: problem,
-            });
+            return Err(DataError::NoVotes { path, votes });
         }
         skipped.push(Skipped {
             location: path.display().to_string(),
-            problem,
+            problem: format!("no votes for this image in {votes}"),
         });
     }
     let rows = decode_all(jobs, options);

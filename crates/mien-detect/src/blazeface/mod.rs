@@ -107,12 +107,15 @@ impl BlazeFaceDetector {
         let mut store = SafetensorsStore::from_bytes(Some(bytes.to_vec())).validate(true);
         let result = net
             .load_from(&mut store)
-            .map_err(|e| DetectError::Weights(format!("BlazeFace: {e}")))?;
+            .map_err(|e| DetectError::weights_from("BlazeFace", e))?;
         if !result.missing.is_empty() || !result.errors.is_empty() {
-            return Err(DetectError::Weights(format!(
-                "BlazeFace: missing tensors {:?}, errors {:?}",
-                result.missing, result.errors
-            )));
+            return Err(DetectError::weights(
+                "BlazeFace",
+                format!(
+                    "missing tensors {:?}, errors {:?}",
+                    result.missing, result.errors
+                ),
+            ));
         }
         let native = mien_core::device::is_cpu(device)
             .then(|| CpuBlazeFace::from_net(&net))

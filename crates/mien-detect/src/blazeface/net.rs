@@ -120,7 +120,7 @@ pub(super) struct NetWeights {
 }
 
 fn conv_weights(conv: &Conv2d) -> Result<ConvWeights, crate::DetectError> {
-    let error = |e: mien_core::Error| crate::DetectError::Weights(format!("BlazeFace: {e}"));
+    let error = |e: mien_core::Error| crate::DetectError::weights_from("BlazeFace", e);
     let bias = match &conv.bias {
         Some(bias) => mien_core::read_f32(bias.val()).map_err(error)?,
         None => Vec::new(),
