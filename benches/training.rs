@@ -22,7 +22,8 @@ use mien_core::kernels::Kernels;
 use mien_core::select_device;
 use mien_models::ClassifierConfig;
 use mien_models::backbones::{
-    BaselineCnnConfig, HybridTransformerConfig, MiniXceptionConfig, ResNet18Config, VitTinyConfig,
+    BaselineCnnConfig, EfficientNetB0Config, HybridTransformerConfig, MiniXceptionConfig,
+    ResNet18Config, ResNet50Config, VitTinyConfig,
 };
 
 const BATCH: usize = 64;
@@ -69,6 +70,11 @@ fn training(c: &mut Criterion) {
             .init(d)
     });
     bench_network(c, "resnet18", |d| ResNet18Config::new().init(d));
+    bench_network(c, "resnet50", |d| ResNet50Config::new().init(d));
+    // Depthwise convolutions, squeeze-excitation and SiLU.
+    bench_network(c, "efficientnet_b0", |d| {
+        EfficientNetB0Config::new().init(d)
+    });
     // Attention-based: mien's kernels cover only their convolutions.
     bench_network(c, "vit_tiny", |d| VitTinyConfig::new().init(d));
     bench_network(c, "hybrid_transformer", |d| {

@@ -15,7 +15,8 @@ names=("$@")
 if [ ${#names[@]} -eq 0 ]; then
   # Cheapest first, so that the most runs finish per session.
   names=(baseline_cnn_fer2013 attention_cnn_fer2013 mini_xception_fer2013 region_ensemble_fer2013
-         hybrid_transformer_fer2013 multi_scale_fer2013 vit_tiny_fer2013 resnet18_fer2013)
+         hybrid_transformer_fer2013 multi_scale_fer2013 efficientnet_b0_fer2013 vit_tiny_fer2013
+         resnet18_fer2013 resnet50_fer2013)
 fi
 train="${TRAIN:-target/release/train}"
 for name in "${names[@]}"; do

@@ -132,6 +132,8 @@ macro_rules! architectures {
 
         /// A backbone of any architecture, chosen at run time; heads take it like any
         /// other [`Backbone`].
+        // One per model, built once: the variants' sizes (a kilobyte at most) do not matter.
+        #[allow(clippy::large_enum_variant)]
         #[derive(Module, Debug)]
         pub enum AnyBackbone {
             $(
@@ -179,4 +181,8 @@ architectures! {
         "ResNet-18 with a 3×3 stride-1 stem for 48×48 faces.";
     MiniXception(MiniXception, MiniXceptionConfig) = "mini_xception",
         "mini-Xception: depthwise-separable residual modules (~50 k parameters).";
+    EfficientNetB0(EfficientNetB0, EfficientNetB0Config) = "efficientnet_b0",
+        "EfficientNet-B0 (MBConv with squeeze-excitation, SiLU) with a stride-1 stem for 48×48 faces.";
+    ResNet50(ResNet50, ResNet50Config) = "resnet50",
+        "ResNet-50 (bottleneck blocks, 2,048 features) with a 3×3 stride-1 stem for 48×48 faces.";
 }

@@ -8,7 +8,7 @@ use burn::prelude::*;
 use burn::tensor::{Distribution, Tolerance};
 use mien_core::{Backbone, InputShape};
 
-use crate::backbones::{BaselineCnnConfig, ResNet18Config, VitTinyConfig};
+use crate::backbones::{BaselineCnnConfig, ResNet18Config, ResNet50Config, VitTinyConfig};
 use crate::registry::{Architecture, BackboneConfig};
 use crate::{ClassifierConfig, MultiTaskConfig, SmileRegressorConfig};
 
@@ -28,6 +28,11 @@ fn small_config(architecture: Architecture) -> BackboneConfig {
         Architecture::VitTiny => {
             BackboneConfig::VitTiny(VitTinyConfig::new().with_depth(2).with_dropout(0.0))
         }
+        Architecture::ResNet50 => BackboneConfig::ResNet50(
+            ResNet50Config::new()
+                .with_stage_widths([4, 8, 8, 16])
+                .with_stage_blocks([1, 1, 1, 1]),
+        ),
         other => other.default_config(),
     }
 }
@@ -117,12 +122,17 @@ fn parameter_counts_match_the_documented_figures() {
             Architecture::VitTiny,
             linear(36, 192) + 192 + 65 * 192 + 12 * layer(192, 768) + 2 * 192,
         ),
+        // torchvision's counts for the same networks (1 input channel, 3×3 stride-1 stem,
+        // no classifier): `sum(p.numel() for p in model.parameters())`.
         (Architecture::ResNet18, 11_167_680),
         (Architecture::MiniXception, 48_880),
+        (Architecture::EfficientNetB0, 4_006_972),
+        (Architecture::ResNet50, 23_499_200),
     ];
     // The figures quoted in the module docs.
     let documented = [
-        353_376, 359_301, 245_536, 357_344, 222_243, 5_358_528, 11_167_680, 48_880,
+        353_376, 359_301, 245_536, 357_344, 222_243, 5_358_528, 11_167_680, 48_880, 4_006_972,
+        23_499_200,
     ];
     assert_eq!(expected.map(|(_, p)| p), documented);
     for (architecture, params) in expected {

@@ -5,7 +5,8 @@
 //! stride-1 convolution, so the four stages see 48, 24, 12 and 6 pixels. Stages of two basic
 //! blocks with 64, 128, 256, 512 channels; global pooling gives 512 features.
 //!
-//! With the defaults the backbone has 11,168,832 trainable parameters (for grayscale input).
+//! With the defaults the backbone has 11,167,680 trainable parameters (for grayscale input),
+//! as torchvision counts them for the same network.
 
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig};
@@ -53,7 +54,13 @@ impl ResNet18Config {
     }
 }
 
-fn conv3x3(in_channels: usize, out_channels: usize, stride: usize, device: &Device) -> Conv2d {
+/// A bias-free 3×3 convolution with padding 1 (shared with ResNet-50).
+pub(crate) fn conv3x3(
+    in_channels: usize,
+    out_channels: usize,
+    stride: usize,
+    device: &Device,
+) -> Conv2d {
     Conv2dConfig::new([in_channels, out_channels], [3, 3])
         .with_stride([stride, stride])
         .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
@@ -79,15 +86,35 @@ pub struct BasicBlock {
     activation: Relu,
 }
 
-impl BasicBlock {
-    fn new(in_channels: usize, out_channels: usize, stride: usize, device: &Device) -> Self {
-        let downsample = (stride != 1 || in_channels != out_channels).then(|| Downsample {
+impl Downsample {
+    /// The shortcut a block from `in_channels` to `out_channels` at `stride` needs, if any.
+    pub(crate) fn when_needed(
+        in_channels: usize,
+        out_channels: usize,
+        stride: usize,
+        device: &Device,
+    ) -> Option<Self> {
+        (stride != 1 || in_channels != out_channels).then(|| Downsample {
             conv: Conv2dConfig::new([in_channels, out_channels], [1, 1])
                 .with_stride([stride, stride])
                 .with_bias(false)
                 .init(device),
             norm: BatchNormConfig::new(out_channels).init(device),
-        });
+        })
+    }
+
+    /// The shortcut of `x`, or `x` itself without a projection.
+    pub(crate) fn shortcut(projection: &Option<Self>, x: Tensor<4>) -> Tensor<4> {
+        match projection {
+            Some(d) => batch_norm_layer(&d.norm, conv2d_layer(&d.conv, x)),
+            None => x,
+        }
+    }
+}
+
+impl BasicBlock {
+    fn new(in_channels: usize, out_channels: usize, stride: usize, device: &Device) -> Self {
+        let downsample = Downsample::when_needed(in_channels, out_channels, stride, device);
         Self {
             conv1: conv3x3(in_channels, out_channels, stride, device),
             norm1: BatchNormConfig::new(out_channels).init(device),
@@ -100,10 +127,7 @@ impl BasicBlock {
 
     /// `[N, C_in, H, W] -> [N, C_out, H / stride, W / stride]`
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let identity = match &self.downsample {
-            Some(d) => batch_norm_layer(&d.norm, conv2d_layer(&d.conv, x.clone())),
-            None => x.clone(),
-        };
+        let identity = Downsample::shortcut(&self.downsample, x.clone());
         let out = batch_norm_relu_layer(&self.norm1, conv2d_layer(&self.conv1, x));
         let out = batch_norm_layer(&self.norm2, conv2d_layer(&self.conv2, out));
         self.activation.forward(out + identity)

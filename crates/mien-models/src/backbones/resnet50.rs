@@ -1,0 +1,147 @@
+//! ResNet-50 (He et al., CVPR 2016) with the stem ResNet-18 uses for 48×48 faces.
+//!
+//! Bottleneck blocks (1×1 reduce, 3×3 with the stage's stride, 1×1 expand by 4; torchvision's
+//! "v1.5" placement of the stride) in stages of 3, 4, 6 and 3, widths 64, 128, 256 and 512;
+//! global pooling gives 2,048 features. The stem is [`super::resnet18`]'s: one 3×3 stride-1
+//! convolution and no max pooling, so the stages see 48, 24, 12 and 6 pixels.
+//!
+//! With the defaults the backbone has 23,499,200 trainable parameters (for grayscale input).
+
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig};
+use burn::nn::{BatchNorm, BatchNormConfig, Relu};
+use burn::prelude::*;
+use mien_core::kernels::{batch_norm_layer, batch_norm_relu_layer, conv2d_layer};
+use mien_core::{Backbone, InputShape};
+
+use super::resnet18::{Downsample, conv3x3};
+
+/// Output channels of a bottleneck are its width times this.
+const EXPANSION: usize = 4;
+
+/// Configuration of [`ResNet50`].
+#[derive(Config, Debug)]
+pub struct ResNet50Config {
+    /// The input the network is built for.
+    #[config(default = "InputShape::FER2013")]
+    pub input: InputShape,
+    /// Bottleneck widths of the four stages; each stage outputs 4× its width.
+    #[config(default = "[64, 128, 256, 512]")]
+    pub stage_widths: [usize; 4],
+    /// Blocks in each stage.
+    #[config(default = "[3, 4, 6, 3]")]
+    pub stage_blocks: [usize; 4],
+}
+
+impl ResNet50Config {
+    /// Builds the network with freshly initialised weights on `device`.
+    pub fn init(&self, device: &Device) -> ResNet50 {
+        let stem_channels = self.stage_widths[0];
+        let mut in_channels = stem_channels;
+        let stages = self
+            .stage_widths
+            .iter()
+            .zip(self.stage_blocks)
+            .enumerate()
+            .map(|(i, (&width, blocks))| {
+                (0..blocks)
+                    .map(|b| {
+                        let stride = if i > 0 && b == 0 { 2 } else { 1 };
+                        let block = Bottleneck::new(in_channels, width, stride, device);
+                        in_channels = width * EXPANSION;
+                        block
+                    })
+                    .collect()
+            })
+            .collect();
+        ResNet50 {
+            stem: conv3x3(self.input.channels, stem_channels, 1, device),
+            stem_norm: BatchNormConfig::new(stem_channels).init(device),
+            stages,
+            pool: AdaptiveAvgPool2dConfig::new([1, 1]).init(),
+            activation: Relu::new(),
+            feature_dim: in_channels,
+            input: self.input,
+        }
+    }
+}
+
+fn conv1x1(in_channels: usize, out_channels: usize, device: &Device) -> Conv2d {
+    Conv2dConfig::new([in_channels, out_channels], [1, 1])
+        .with_bias(false)
+        .init(device)
+}
+
+/// 1×1 reduce to `width`, 3×3 at the stride, 1×1 expand to `4 × width`, each with batch
+/// norm; an identity (or projected) shortcut.
+#[derive(Module, Debug)]
+pub struct Bottleneck {
+    conv1: Conv2d,
+    norm1: BatchNorm,
+    conv2: Conv2d,
+    norm2: BatchNorm,
+    conv3: Conv2d,
+    norm3: BatchNorm,
+    downsample: Option<Downsample>,
+    activation: Relu,
+}
+
+impl Bottleneck {
+    fn new(in_channels: usize, width: usize, stride: usize, device: &Device) -> Self {
+        let out_channels = width * EXPANSION;
+        Self {
+            conv1: conv1x1(in_channels, width, device),
+            norm1: BatchNormConfig::new(width).init(device),
+            conv2: conv3x3(width, width, stride, device),
+            norm2: BatchNormConfig::new(width).init(device),
+            conv3: conv1x1(width, out_channels, device),
+            norm3: BatchNormConfig::new(out_channels).init(device),
+            downsample: Downsample::when_needed(in_channels, out_channels, stride, device),
+            activation: Relu::new(),
+        }
+    }
+
+    /// `[N, C_in, H, W] -> [N, 4 × width, H / stride, W / stride]`
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let identity = Downsample::shortcut(&self.downsample, x.clone());
+        let out = batch_norm_relu_layer(&self.norm1, conv2d_layer(&self.conv1, x));
+        let out = batch_norm_relu_layer(&self.norm2, conv2d_layer(&self.conv2, out));
+        let out = batch_norm_layer(&self.norm3, conv2d_layer(&self.conv3, out));
+        self.activation.forward(out + identity)
+    }
+}
+
+/// The ResNet-50 backbone; see the [module docs](self).
+#[derive(Module, Debug)]
+pub struct ResNet50 {
+    stem: Conv2d,
+    stem_norm: BatchNorm,
+    stages: Vec<Vec<Bottleneck>>,
+    pool: AdaptiveAvgPool2d,
+    activation: Relu,
+    #[module(skip)]
+    feature_dim: usize,
+    #[module(skip)]
+    input: InputShape,
+}
+
+impl Backbone for ResNet50 {
+    /// `[N, C, H, W] -> [N, 2048]`
+    fn features(&self, images: Tensor<4>) -> Tensor<2> {
+        let x = batch_norm_relu_layer(&self.stem_norm, conv2d_layer(&self.stem, images));
+        let x = self
+            .stages
+            .iter()
+            .flatten()
+            .fold(x, |x, block| block.forward(x));
+        self.pool.forward(x).flatten::<2>(1, 3)
+    }
+
+    fn feature_dim(&self) -> usize {
+        self.feature_dim
+    }
+
+    fn input_shape(&self) -> InputShape {
+        self.input
+    }
+}
