@@ -69,6 +69,14 @@ fn resident_mb() -> Option<f64> {
     Some(kb / 1024.0)
 }
 
+/// An HTTP client that returns error statuses as responses.
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
 /// The `q`-quantile of sorted `values` (nearest rank).
 fn quantile(sorted: &[Duration], q: f64) -> Duration {
     let rank = ((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len());
@@ -111,10 +119,7 @@ fn post_load(
     std::thread::scope(|scope| {
         for _ in 0..clients {
             scope.spawn(|| {
-                let agent: ureq::Agent = ureq::Agent::config_builder()
-                    .http_status_as_error(false)
-                    .build()
-                    .into();
+                let agent = agent();
                 loop {
                     let n = next.fetch_add(1, Ordering::Relaxed);
                     if n >= requests {
@@ -262,10 +267,7 @@ fn soak(url: &str, good: &[u8], clients: usize, seconds: u64, abuse: bool) -> [O
         });
         for _ in 0..clients {
             scope.spawn(|| {
-                let agent: ureq::Agent = ureq::Agent::config_builder()
-                    .http_status_as_error(false)
-                    .build()
-                    .into();
+                let agent = agent();
                 while Instant::now() < deadline {
                     let n = next.fetch_add(1, Ordering::Relaxed);
                     let kind = Upload::nth(n);

@@ -8,22 +8,9 @@ use mien::{Analysis, Analyzer, Emotion};
 use mien_web::{LiveResult, ServerConfig};
 use serde_json::Value;
 
-const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/astronaut.jpg");
+mod common;
 
-/// Starts a server on a free loopback port, on its own runtime thread.
-fn start(config: ServerConfig) -> SocketAddr {
-    let analyzer = Analyzer::new().expect("bundled analyzer loads");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Runtime::new().expect("runtime");
-        runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(listener.local_addr().unwrap()).unwrap();
-            mien_web::serve(listener, analyzer, config, std::future::pending()).await;
-        });
-    });
-    rx.recv().expect("server started")
-}
+use common::{SAMPLE, start};
 
 /// One server with default limits, shared by the tests of this file.
 fn server() -> SocketAddr {

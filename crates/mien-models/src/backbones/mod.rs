@@ -9,6 +9,7 @@ pub mod hybrid_transformer;
 pub mod mini_xception;
 pub mod multi_scale;
 pub mod region_ensemble;
+pub mod resnet;
 pub mod resnet18;
 pub mod resnet50;
 pub mod vit_tiny;

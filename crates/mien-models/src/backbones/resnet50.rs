@@ -2,19 +2,21 @@
 //!
 //! Bottleneck blocks (1×1 reduce, 3×3 with the stage's stride, 1×1 expand by 4; torchvision's
 //! "v1.5" placement of the stride) in stages of 3, 4, 6 and 3, widths 64, 128, 256 and 512;
-//! global pooling gives 2,048 features. The stem is [`super::resnet18`]'s: one 3×3 stride-1
-//! convolution and no max pooling, so the stages see 48, 24, 12 and 6 pixels.
+//! global pooling gives 2,048 features. The stem is ResNet-18's ([`super::resnet`]): one 3×3
+//! stride-1 convolution and no max pooling, so the stages see 48, 24, 12 and 6 pixels.
 //!
 //! With the defaults the backbone has 23,499,200 trainable parameters (for grayscale input).
 
 use burn::nn::conv::{Conv2d, Conv2dConfig};
-use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Relu};
 use burn::prelude::*;
+use mien_core::InputShape;
 use mien_core::kernels::{batch_norm_layer, batch_norm_relu_layer, conv2d_layer};
-use mien_core::{Backbone, InputShape};
 
-use super::resnet18::{Downsample, conv3x3};
+use super::resnet::{Downsample, ResNet, ResidualBlock, conv3x3};
+
+/// The ResNet-50 backbone; see the [module docs](self).
+pub type ResNet50 = ResNet<Bottleneck>;
 
 /// Output channels of a bottleneck are its width times this.
 const EXPANSION: usize = 4;
@@ -54,15 +56,7 @@ impl ResNet50Config {
                     .collect()
             })
             .collect();
-        ResNet50 {
-            stem: conv3x3(self.input.channels, stem_channels, 1, device),
-            stem_norm: BatchNormConfig::new(stem_channels).init(device),
-            stages,
-            pool: AdaptiveAvgPool2dConfig::new([1, 1]).init(),
-            activation: Relu::new(),
-            feature_dim: in_channels,
-            input: self.input,
-        }
+        ResNet::new(self.input, stem_channels, stages, in_channels, device)
     }
 }
 
@@ -100,48 +94,15 @@ impl Bottleneck {
             activation: Relu::new(),
         }
     }
+}
 
+impl ResidualBlock for Bottleneck {
     /// `[N, C_in, H, W] -> [N, 4 × width, H / stride, W / stride]`
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let identity = Downsample::shortcut(&self.downsample, x.clone());
+    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let identity = Downsample::shortcut(self.downsample.as_ref(), x.clone());
         let out = batch_norm_relu_layer(&self.norm1, conv2d_layer(&self.conv1, x));
         let out = batch_norm_relu_layer(&self.norm2, conv2d_layer(&self.conv2, out));
         let out = batch_norm_layer(&self.norm3, conv2d_layer(&self.conv3, out));
         self.activation.forward(out + identity)
-    }
-}
-
-/// The ResNet-50 backbone; see the [module docs](self).
-#[derive(Module, Debug)]
-pub struct ResNet50 {
-    stem: Conv2d,
-    stem_norm: BatchNorm,
-    stages: Vec<Vec<Bottleneck>>,
-    pool: AdaptiveAvgPool2d,
-    activation: Relu,
-    #[module(skip)]
-    feature_dim: usize,
-    #[module(skip)]
-    input: InputShape,
-}
-
-impl Backbone for ResNet50 {
-    /// `[N, C, H, W] -> [N, 2048]`
-    fn features(&self, images: Tensor<4>) -> Tensor<2> {
-        let x = batch_norm_relu_layer(&self.stem_norm, conv2d_layer(&self.stem, images));
-        let x = self
-            .stages
-            .iter()
-            .flatten()
-            .fold(x, |x, block| block.forward(x));
-        self.pool.forward(x).flatten::<2>(1, 3)
-    }
-
-    fn feature_dim(&self) -> usize {
-        self.feature_dim
-    }
-
-    fn input_shape(&self) -> InputShape {
-        self.input
     }
 }
