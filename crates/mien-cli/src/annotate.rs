@@ -29,17 +29,29 @@ pub fn face_label(face: &mien::FaceAnalysis) -> String {
 /// A copy of `image` with the analysis drawn on it (RGB).
 pub fn annotate(image: &DynamicImage, analysis: &Analysis) -> RgbImage {
     let mut canvas = image.to_rgb8();
+    let faces = analysis.faces.iter().map(|face| (face, face_label(face)));
+    draw_faces(&mut canvas, faces, analysis.rating);
+    canvas
+}
+
+/// Draws on `canvas` each face's box, eyes and label, and the photo's `rating` in the
+/// corner when there is one.
+pub fn draw_faces<'a>(
+    canvas: &mut RgbImage,
+    faces: impl IntoIterator<Item = (&'a mien::FaceAnalysis, String)>,
+    rating: Option<f32>,
+) {
     let font = FontRef::try_from_slice(FONT).ok();
     let (w, h) = canvas.dimensions();
     // Text height ~2.5 % of the photo's longer side, at least 12 px.
     let scale = PxScale::from((w.max(h) as f32 * 0.025).max(12.0));
     let thickness = (w.max(h) / 400).max(1) as i32;
-    for face in &analysis.faces {
+    for (face, label) in faces {
         let b = face.face;
         for t in 0..thickness {
             let side = |v: f32| (v as i32 - 2 * t).max(1) as u32;
             draw_hollow_rect_mut(
-                &mut canvas,
+                canvas,
                 Rect::at(b.x as i32 + t, b.y as i32 + t).of_size(side(b.width), side(b.height)),
                 BOX_COLOUR,
             );
@@ -48,23 +60,22 @@ pub fn annotate(image: &DynamicImage, analysis: &Analysis) -> RgbImage {
             for [x, y] in eyes {
                 let r = (b.width / 20.0).max(2.0) as i32;
                 draw_hollow_rect_mut(
-                    &mut canvas,
+                    canvas,
                     Rect::at(x as i32 - r, y as i32 - r).of_size(2 * r as u32, 2 * r as u32),
                     EYE_COLOUR,
                 );
             }
         }
         if let Some(font) = &font {
-            let label = face_label(face);
             let (tw, th) = text_size(scale, font, &label);
             let top = (b.y as i32 - th as i32 - 4).max(0);
             draw_filled_rect_mut(
-                &mut canvas,
+                canvas,
                 Rect::at(b.x as i32, top).of_size(tw + 6, th + 4),
                 BOX_COLOUR,
             );
             draw_text_mut(
-                &mut canvas,
+                canvas,
                 TEXT_COLOUR,
                 b.x as i32 + 3,
                 top + 1,
@@ -74,15 +85,14 @@ pub fn annotate(image: &DynamicImage, analysis: &Analysis) -> RgbImage {
             );
         }
     }
-    if let (Some(font), Some(rating)) = (&font, analysis.rating) {
+    if let (Some(font), Some(rating)) = (&font, rating) {
         let label = format!("rating {:.2}", rating);
         let (tw, th) = text_size(scale, font, &label);
         draw_filled_rect_mut(
-            &mut canvas,
+            canvas,
             Rect::at(0, 0).of_size(tw + 6, th + 4),
             Rgb([255, 255, 255]),
         );
-        draw_text_mut(&mut canvas, TEXT_COLOUR, 3, 1, scale, font, &label);
+        draw_text_mut(canvas, TEXT_COLOUR, 3, 1, scale, font, &label);
     }
-    canvas
 }

@@ -34,6 +34,7 @@
 
 mod analysis;
 mod analyzer;
+pub mod video;
 
 pub use analysis::{Analysis, FaceAnalysis};
 pub use analyzer::{AnalyzeError, Analyzer, AnalyzerBuilder};

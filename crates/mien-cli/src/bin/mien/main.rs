@@ -56,9 +56,36 @@ enum Command {
         #[command(flatten)]
         analyzer: AnalyzerArgs,
     },
+    /// Analyse a video (anything ffmpeg reads: mp4, webm, mov, avi, …) and track its faces:
+    /// frames.csv (one row per face per analysed frame), tracks.json, timeline.png and,
+    /// with --annotate, annotated.mp4. Needs the ffmpeg program.
+    Video {
+        /// The video file.
+        input: PathBuf,
+        /// Where results go (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+        /// Analyse every N-th frame only (the others are carried over in the annotated video).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+        every: u64,
+        /// Decode at this many frames per second instead of the video's own rate.
+        #[arg(long)]
+        fps: Option<f64>,
+        /// Average each track's emotions over this many analysed frames (1: raw readings).
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+        smooth: u64,
+        /// Also write annotated.mp4: boxes, track ids, emotions and smiles drawn, audio kept.
+        #[arg(long)]
+        annotate: bool,
+        /// No progress bar.
+        #[arg(long)]
+        quiet: bool,
+        #[command(flatten)]
+        analyzer: AnalyzerArgs,
+    },
 }
 
-/// How the photos are read, for both commands.
+/// How the photos are read, for every command.
 #[derive(Args, Debug)]
 struct AnalyzerArgs {
     /// Treat each image as one pre-cropped face (no detection).
@@ -114,6 +141,65 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::Video {
+            input,
+            out,
+            every,
+            fps,
+            smooth,
+            annotate,
+            quiet,
+            analyzer,
+        } => {
+            if fps.is_some_and(|f| !(f.is_finite() && f > 0.0 && f <= 1000.0)) {
+                eprintln!("error: --fps must be a number of frames per second in (0, 1000]");
+                return ExitCode::FAILURE;
+            }
+            let options = mien::video::VideoOptions {
+                fps,
+                every,
+                smoothing: smooth as usize,
+                ..Default::default()
+            };
+            video(&input, &out, &options, annotate, quiet, &analyzer)
+        }
+    }
+}
+
+fn video(
+    input: &std::path::Path,
+    out: &std::path::Path,
+    options: &mien::video::VideoOptions,
+    annotate: bool,
+    quiet: bool,
+    analyzer: &AnalyzerArgs,
+) -> ExitCode {
+    let analyzer = match analyzer.build() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match mien_cli::video::run(&analyzer, input, out, options, annotate, quiet) {
+        Ok(summary) => {
+            println!(
+                "{}: {} frames ({} analysed) in {:.1} s, {:.1} frames/s; {} track{}; results in {}",
+                input.display(),
+                summary.frames,
+                summary.analysed,
+                summary.seconds,
+                summary.frames as f64 / summary.seconds.max(1e-9),
+                summary.tracks,
+                if summary.tracks == 1 { "" } else { "s" },
+                out.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 
