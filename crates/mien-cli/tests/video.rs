@@ -2,7 +2,8 @@
 //! a second entering halfway; and the bad inputs a user can give it.
 //!
 //! The clips are encoded with the `ffmpeg` program. Without it these tests print one line
-//! and pass, unless `MIEN_REQUIRE_FFMPEG=1` (CI sets it) makes that a failure.
+//! and pass, unless `MIEN_REQUIRE_FFMPEG=1` (CI sets it) makes that a failure
+//! (`mien::video::ffmpeg_for_tests`).
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -18,22 +19,6 @@ const FPS: f64 = 8.0;
 const FRAMES: u32 = 24;
 /// The frame the second face enters.
 const ENTERS: u32 = 12;
-
-/// Whether ffmpeg is there; without it, says so (or fails under `MIEN_REQUIRE_FFMPEG=1`).
-fn ffmpeg(test: &str) -> bool {
-    let found = std::process::Command::new("ffmpeg")
-        .arg("-version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var_os("MIEN_REQUIRE_FFMPEG").is_none_or(|v| v != "1"),
-            "{test}: ffmpeg is required (MIEN_REQUIRE_FFMPEG=1) but not installed"
-        );
-        eprintln!("skipped {test}: it needs the ffmpeg program (apt install ffmpeg)");
-    }
-    found
-}
 
 fn temp(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("mien-video-{name}-{}", std::process::id()));
@@ -60,7 +45,7 @@ fn options() -> VideoOptions {
 
 #[test]
 fn a_clip_gives_every_frame_two_stable_tracks_and_all_the_files() {
-    if !ffmpeg("a_clip_gives_every_frame_two_stable_tracks_and_all_the_files") {
+    if !mien::video::ffmpeg_for_tests() {
         return;
     }
     let dir = temp("clip");
@@ -124,7 +109,7 @@ fn a_clip_gives_every_frame_two_stable_tracks_and_all_the_files() {
 
 #[test]
 fn every_nth_frame_and_a_lower_rate_analyse_fewer_frames() {
-    if !ffmpeg("every_nth_frame_and_a_lower_rate_analyse_fewer_frames") {
+    if !mien::video::ffmpeg_for_tests() {
         return;
     }
     let dir = temp("fewer");
@@ -147,7 +132,7 @@ fn every_nth_frame_and_a_lower_rate_analyse_fewer_frames() {
 
 #[test]
 fn bad_files_are_clear_errors_naming_them() {
-    if !ffmpeg("bad_files_are_clear_errors_naming_them") {
+    if !mien::video::ffmpeg_for_tests() {
         return;
     }
     let dir = temp("bad");
@@ -196,7 +181,7 @@ fn bad_files_are_clear_errors_naming_them() {
 
 #[test]
 fn a_truncated_video_keeps_the_frames_before_the_damage() {
-    if !ffmpeg("a_truncated_video_keeps_the_frames_before_the_damage") {
+    if !mien::video::ffmpeg_for_tests() {
         return;
     }
     let dir = temp("truncated");
@@ -224,7 +209,7 @@ fn a_truncated_video_keeps_the_frames_before_the_damage() {
 
 #[test]
 fn a_variable_frame_rate_is_read_at_a_constant_one() {
-    if !ffmpeg("a_variable_frame_rate_is_read_at_a_constant_one") {
+    if !mien::video::ffmpeg_for_tests() {
         return;
     }
     let dir = temp("vfr");
@@ -256,5 +241,102 @@ fn a_variable_frame_rate_is_read_at_a_constant_one() {
         info.duration.unwrap(),
         info.fps
     );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Runs ffmpeg with `args` then `out`; it must succeed.
+fn make(args: &[&str], out: &Path) {
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-y"])
+        .args(args)
+        .arg(out)
+        .status()
+        .unwrap();
+    assert!(status.success(), "ffmpeg {args:?} {}", out.display());
+}
+
+/// Ten frames of a 64×48 test pattern at 10 frames/s.
+const PATTERN: [&str; 6] = [
+    "-f",
+    "lavfi",
+    "-i",
+    "testsrc=size=64x48:rate=10",
+    "-frames:v",
+    "10",
+];
+
+#[test]
+fn webm_mov_and_avi_are_read_and_rotation_is_honoured() {
+    if !mien::video::ffmpeg_for_tests() {
+        return;
+    }
+    let dir = temp("formats");
+    for (name, codec) in [
+        ("clip.webm", "libvpx-vp9"),
+        ("clip.mov", "libx264"),
+        ("clip.avi", "mpeg4"),
+    ] {
+        let path = dir.join(name);
+        make(
+            &[&PATTERN[..], &["-c:v", codec, "-pix_fmt", "yuv420p"]].concat(),
+            &path,
+        );
+        let out = dir.join(format!("out-{name}"));
+        let summary = run(analyzer(), &path, &out, &options(), false, true).unwrap();
+        assert_eq!(summary.frames, 10, "{name}");
+    }
+    // A phone's portrait video: landscape pixels and a display matrix turning them.
+    let plain = dir.join("plain.mp4");
+    make(&[&PATTERN[..], &["-pix_fmt", "yuv420p"]].concat(), &plain);
+    let rotated = dir.join("rotated.mp4");
+    make(
+        &[
+            "-i",
+            plain.to_str().unwrap(),
+            "-c",
+            "copy",
+            "-metadata:s:v:0",
+            "rotate=90",
+        ],
+        &rotated,
+    );
+    let info = probe(&rotated).unwrap();
+    assert_eq!((info.width, info.height, info.rotation.abs()), (48, 64, 90));
+    let first = analyzer()
+        .analyze_video(&rotated, &options())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.image.dimensions(), (48, 64), "decoded upright");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_video_without_frames_is_a_clear_error() {
+    if !mien::video::ffmpeg_for_tests() {
+        return;
+    }
+    let dir = temp("empty");
+    // An AVI keeps its (empty) video stream where other containers drop it.
+    let empty = dir.join("empty.avi");
+    make(&[&PATTERN[..4], &["-frames:v", "0"]].concat(), &empty);
+    let err = run(
+        analyzer(),
+        &empty,
+        &dir.join("out"),
+        &options(),
+        false,
+        true,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            VideoRunError::Video(VideoError::NoVideoStream { .. } | VideoError::NoFrames { .. })
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("empty.avi"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }

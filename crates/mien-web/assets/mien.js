@@ -1,5 +1,5 @@
-// What both pages share: emotion names in each label set's order, drawing an analysis over
-// an image, and the per-face cards with probability bars.
+// What the pages share: emotion names in each label set's order, drawing an analysis over
+// an image, the per-face cards with probability bars, and a video's timeline and tracks.
 "use strict";
 
 const mien = (() => {
@@ -97,6 +97,63 @@ const mien = (() => {
     }));
   }
 
+  /** Draws each track's smile score (1–10) over time on `canvas`, points coloured by emotion. */
+  function drawTimeline(canvas, video) {
+    const ctx = canvas.getContext("2d");
+    const { width, height } = canvas;
+    const left = 36, bottom = 24, top = 8, right = 8;
+    const end = Math.max(video.duration, 1e-3);
+    const x = (t) => left + (t / end) * (width - left - right);
+    const y = (smile) => top + (1 - (smile - 1) / 9) * (height - top - bottom);
+    ctx.clearRect(0, 0, width, height);
+    ctx.font = "12px system-ui, sans-serif";
+    ctx.textBaseline = "middle";
+    ctx.fillStyle = "#5c6773";
+    ctx.strokeStyle = "#d9dee5";
+    ctx.lineWidth = 1;
+    for (const smile of [1, 4, 7, 10]) {
+      ctx.beginPath();
+      ctx.moveTo(left, y(smile));
+      ctx.lineTo(width - right, y(smile));
+      ctx.stroke();
+      ctx.fillText(String(smile), 8, y(smile));
+    }
+    ctx.fillText(`${end.toFixed(1)} s`, width - right - 40, height - bottom / 2);
+    video.tracks.forEach((track, i) => {
+      ctx.strokeStyle = `hsl(${(i * 97) % 360} 60% 45%)`;
+      ctx.lineWidth = 2;
+      ctx.beginPath();
+      track.timeline.forEach(([t, smile], k) => (k ? ctx.lineTo(x(t), y(smile)) : ctx.moveTo(x(t), y(smile))));
+      ctx.stroke();
+      for (const [t, smile, emotion] of track.timeline) {
+        ctx.fillStyle = COLORS[emotion] || "#2f6fdf";
+        ctx.beginPath();
+        ctx.arc(x(t), y(smile), 3, 0, 2 * Math.PI);
+        ctx.fill();
+      }
+    });
+  }
+
+  /** Replaces the children of `list` with one card per track: its best moment and summary. */
+  function renderTracks(list, video) {
+    list.replaceChildren(...video.tracks.map((track, i) => {
+      const card = element("li", "face track");
+      const still = element("img");
+      still.src = track.best_moment;
+      still.alt = `face ${track.track} at its broadest smile`;
+      const title = element("h2");
+      title.append(
+        element("span", "emotion", `#${track.track} ${EMOJI[track.dominant_emotion] || ""} ${track.dominant_emotion}`),
+        element("span", "smile-score", `peak smile ${track.peak_smile.toFixed(1)} at ${track.peak_smile_seconds.toFixed(1)} s`),
+      );
+      title.style.borderBottom = `3px solid hsl(${(i * 97) % 360} 60% 45%)`;
+      const seen = element("p", "eyes",
+        `seen ${track.first_seconds.toFixed(1)}–${track.last_seconds.toFixed(1)} s, mean smile ${track.mean_smile.toFixed(1)}`);
+      card.append(still, title, seen);
+      return card;
+    }));
+  }
+
   /** Shows `message` in the page's status line, in red when it is an error. */
   function say(message, isError = false) {
     const status = document.getElementById("status");
@@ -104,5 +161,5 @@ const mien = (() => {
     status.classList.toggle("error", isError);
   }
 
-  return { draw, summary, renderFaces, say };
+  return { draw, summary, renderFaces, drawTimeline, renderTracks, say };
 })();

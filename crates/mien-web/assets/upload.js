@@ -1,4 +1,5 @@
-// The upload page: send the chosen or dropped photo to /api/analyze, draw the answer.
+// The upload page: send the chosen or dropped photo to /api/analyze (a video to /api/video),
+// draw the answer.
 "use strict";
 
 (() => {
@@ -8,6 +9,10 @@
   const canvas = document.getElementById("photo");
   const summary = document.getElementById("summary");
   const faces = document.getElementById("faces");
+  const videoResult = document.getElementById("video-result");
+  const timeline = document.getElementById("timeline");
+  const videoSummary = document.getElementById("video-summary");
+  const tracks = document.getElementById("tracks");
   const say = mien.say;
   const MAX_CANVAS_WIDTH = 1600;
 
@@ -21,11 +26,11 @@
   // Only the answer to the latest upload is shown, whatever order answers arrive in.
   let latest = 0;
 
-  /** Posts `file`; resolves to the analysis or throws an Error with a message to show. */
-  async function post(file) {
+  /** Posts `file` to `path`; resolves to the answer or throws an Error with a message to show. */
+  async function post(file, path = "/api/analyze") {
     let response;
     try {
-      response = await fetch("/api/analyze", {
+      response = await fetch(path, {
         method: "POST",
         body: file,
         headers: { "content-type": file.type || "application/octet-stream" },
@@ -43,12 +48,39 @@
     return body;
   }
 
+  /** A video: its tracks with their best moments, and the smile timeline. */
+  async function analyzeVideo(file, request) {
+    say(`Reading ${file.name} frame by frame…`);
+    let video;
+    try {
+      video = await post(file, "/api/video");
+    } catch (error) {
+      if (request === latest) say(`${file.name}: ${error.message}`, true);
+      return;
+    }
+    if (request !== latest) return;
+    const n = video.tracks.length;
+    videoSummary.textContent = n === 0
+      ? "No faces found."
+      : `${n} face${n === 1 ? "" : "s"} followed through ${video.duration.toFixed(1)} s (${video.frames} frames read)`;
+    mien.drawTimeline(timeline, video);
+    mien.renderTracks(tracks, video);
+    videoResult.dataset.tracks = String(n);
+    videoResult.hidden = false;
+    say(video.warning ? `${file.name}: ${video.warning}` : `${file.name}: ${video.width}×${video.height}`, Boolean(video.warning));
+  }
+
   async function analyze(file) {
     const request = ++latest;
     result.hidden = true;
+    videoResult.hidden = true;
     if (file.size > maxUploadBytes) {
       const mb = (maxUploadBytes / 1048576).toFixed(0);
       say(`${file.name} is ${(file.size / 1048576).toFixed(1)} MB; this server takes up to ${mb} MB.`, true);
+      return;
+    }
+    if ((file.type || "").startsWith("video/")) {
+      await analyzeVideo(file, request);
       return;
     }
     say(`Analysing ${file.name}…`);

@@ -1,16 +1,18 @@
 // mien-web in a real browser: headless Chromium, driven by playwright-core.
 //
 //   node crates/mien-web/e2e/browser.mjs --server target/debug/mien-web \
-//        --camera target/e2e/camera.y4m --out target/e2e
+//        --camera target/e2e/camera.y4m --video target/e2e/clip.mp4 --out target/e2e
 //
 // 1. Upload page: a text file named .jpg shows the server's error; fixtures/astronaut.jpg
 //    shows one face, "happy", a smile score.
-// 2. Live page: Chromium's fake camera plays the y4m clip; expect results to keep arriving
+// 2. Upload page with a video (--video, an mp4 of the fixture photo): one track, "happy",
+//    its best moment shown.
+// 3. Live page: Chromium's fake camera plays the y4m clip; expect results to keep arriving
 //    with one face, report the frames per second the page shows; stop and start again.
 // Screenshots of both pages and a JSON summary go to --out. Exits non-zero on any failure.
 
 import { spawn } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
@@ -23,6 +25,7 @@ const option = (name, fallback) => {
 };
 const serverBinary = option("server", join(root, "target/debug/mien-web"));
 const camera = option("camera", join(root, "target/e2e/camera.y4m"));
+const video = option("video", join(root, "target/e2e/clip.mp4"));
 const out = option("out", join(root, "target/e2e"));
 const chromiumPath = process.env.CHROMIUM || "/usr/bin/chromium";
 const photo = join(root, "fixtures/astronaut.jpg");
@@ -119,6 +122,28 @@ async function livePage(browser, base) {
   return state;
 }
 
+async function videoUpload(browser, base) {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  page.on("pageerror", (error) => pageErrors.push(`upload page (video): ${error}`));
+  await page.goto(`${base}/`);
+  await page.setInputFiles("#file", {
+    name: "clip.mp4",
+    mimeType: "video/mp4",
+    buffer: readFileSync(video),
+  });
+  await page.waitForSelector("#video-result:not([hidden])", { timeout: 60_000 });
+  const tracks = await page.getAttribute("#video-result", "data-tracks");
+  const emotion = await page.locator(".track .emotion").first().textContent();
+  const still = await page.locator(".track img").first().getAttribute("src");
+  const summary = await page.textContent("#video-summary");
+  await page.screenshot({ path: join(out, "video.png"), fullPage: true });
+  await page.close();
+  assert.equal(tracks, "1", "one face followed");
+  assert.match(emotion, /happy/, "the astronaut smiles");
+  assert.ok(still.startsWith("data:image/jpeg;base64,"), "the best moment is shown");
+  return { tracks: Number(tracks), emotion: emotion.trim(), summary };
+}
+
 const { server, url } = startServer();
 let browser;
 try {
@@ -134,11 +159,13 @@ try {
   });
   const upload = await uploadPage(browser, base);
   console.log(`upload page: ${upload.summary}; ${upload.emotion}, smile ${upload.smile}`);
+  const videoResult = await videoUpload(browser, base);
+  console.log(`upload page, video: ${videoResult.summary}; ${videoResult.emotion}`);
   const live = await livePage(browser, base);
   console.log(`live page: ${live.frames} frames, ${live.label}`);
   assert.deepEqual(pageErrors, [], "no script errors on the pages");
-  writeFileSync(join(out, "e2e.json"), JSON.stringify({ upload, live }, null, 2));
-  console.log(`screenshots: ${join(out, "upload.png")}, ${join(out, "live.png")}`);
+  writeFileSync(join(out, "e2e.json"), JSON.stringify({ upload, video: videoResult, live }, null, 2));
+  console.log(`screenshots: ${["upload.png", "video.png", "live.png"].map((f) => join(out, f)).join(", ")}`);
 } catch (error) {
   console.error(`browser test failed: ${error.stack || error}`);
   process.exitCode = 1;

@@ -75,7 +75,10 @@ pub(crate) async fn analyze(
 
 /// The uploaded file's name (for error messages) and bytes. The whole body is read first
 /// (bounded in size, memory and time), then a multipart form is parsed from memory.
-async fn read_upload(state: &AppState, request: Request) -> Result<(String, Upload), ApiError> {
+pub(crate) async fn read_upload(
+    state: &AppState,
+    request: Request,
+) -> Result<(String, Upload), ApiError> {
     let limit = state.config.max_upload_bytes;
     let (parts, body) = request.into_parts();
     let declared = parts

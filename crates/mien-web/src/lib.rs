@@ -8,6 +8,7 @@
 //! | `GET /` | upload page: choose or drop a photo, see it annotated, per-face probability bars, the rating |
 //! | `GET /live` | webcam page: frames go to the server over a WebSocket, results are drawn over the video |
 //! | `POST /api/analyze` | an image (raw body or multipart) → the [`mien::Analysis`] as JSON |
+//! | `POST /api/video` | a video of up to 60 s (needs the `ffmpeg` program) → its faces' tracks, best moments and timelines ([`VideoResult`]) |
 //! | `GET /api/live` | the WebSocket behind `/live`: binary image frames in, [`LiveResult`] JSON out |
 //! | `GET /healthz` | `{"status": "ok", …}` |
 //!
@@ -35,6 +36,7 @@ mod body;
 mod error;
 mod live;
 mod serve;
+mod video;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -47,6 +49,7 @@ use tokio::sync::Semaphore;
 pub use error::ApiError;
 pub use live::LiveResult;
 pub use serve::serve;
+pub use video::{VideoResult, VideoTrack};
 
 /// Limits of a server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,6 +133,7 @@ pub fn router(analyzer: mien::Analyzer, config: ServerConfig) -> Router {
         .route("/assets/{name}", get(assets::asset))
         .route("/healthz", get(analyze::health))
         .route("/api/analyze", post(analyze::analyze))
+        .route("/api/video", post(video::analyze_video))
         .route("/api/live", get(live::upgrade))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)

@@ -70,6 +70,38 @@ fn tail(text: &str) -> String {
     text[start..].to_owned()
 }
 
+/// The first line of `ffmpeg -version` (e.g. `ffmpeg version 5.1.8-0+deb12u1 …`): whether
+/// videos can be read here, and with what.
+///
+/// # Errors
+/// [`VideoError::FfmpegMissing`] when ffmpeg is not installed.
+pub fn ffmpeg_version() -> Result<String, VideoError> {
+    let stdout = run("ffmpeg", &["-version".as_ref()], Path::new("ffmpeg"))?;
+    let text = String::from_utf8_lossy(&stdout);
+    Ok(text.lines().next().unwrap_or_default().to_owned())
+}
+
+/// For tests that need ffmpeg: true when it is installed; otherwise prints one line saying
+/// the calling test is skipped and returns false, or panics under `MIEN_REQUIRE_FFMPEG=1`.
+#[doc(hidden)]
+pub fn ffmpeg_for_tests() -> bool {
+    if ffmpeg_version().is_ok() {
+        return true;
+    }
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("a test");
+    assert!(
+        !std::env::var("MIEN_REQUIRE_FFMPEG").is_ok_and(|v| v.trim() == "1"),
+        "{test} needs the ffmpeg program (MIEN_REQUIRE_FFMPEG=1), which is not installed"
+    );
+    // Straight to the stream: the harness captures `eprintln!`, not this.
+    let _ = writeln!(
+        std::io::stderr(),
+        "skipped {test}: it needs the ffmpeg program (apt install ffmpeg)"
+    );
+    false
+}
+
 /// A rate written as `num/den` (`30000/1001`) or a number; `None` for `0/0` and junk.
 fn rate(text: &str) -> Option<f64> {
     let value = match text.split_once('/') {
@@ -243,9 +275,15 @@ impl Decoder {
         self.finished = true;
         let status = self.child.wait();
         let message = self.errors.text();
+        if self.decoded == 0 {
+            // Whether ffmpeg complained or not, the stream had nothing to show.
+            return Some(Err(VideoError::NoFrames {
+                path: self.path.clone(),
+            }));
+        }
         let failed = !status.is_ok_and(|s| s.success()) || filled > 0;
-        if failed || (self.decoded == 0 && !message.is_empty()) {
-            return Some(Err(VideoError::Decode {
+        failed.then(|| {
+            Err(VideoError::Decode {
                 path: self.path.clone(),
                 frame: self.decoded,
                 message: if message.is_empty() {
@@ -253,11 +291,6 @@ impl Decoder {
                 } else {
                     message
                 },
-            }));
-        }
-        (self.decoded == 0).then(|| {
-            Err(VideoError::NoFrames {
-                path: self.path.clone(),
             })
         })
     }

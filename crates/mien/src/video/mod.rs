@@ -28,7 +28,7 @@ use image::RgbImage;
 use mien_core::{Emotion, EmotionProbabilities};
 use serde::Serialize;
 
-pub use ffmpeg::{Decoder, Encoder, VideoInfo, probe};
+pub use ffmpeg::{Decoder, Encoder, VideoInfo, ffmpeg_for_tests, ffmpeg_version, probe};
 pub use tracker::Tracker;
 
 use crate::{Analysis, AnalyzeError, Analyzer};
