@@ -340,3 +340,41 @@ fn a_video_without_frames_is_a_clear_error() {
     assert!(err.to_string().contains("empty.avi"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn the_annotated_video_keeps_the_audio_and_the_frame_rate() {
+    if !mien::video::ffmpeg_for_tests() {
+        return;
+    }
+    let dir = temp("audio");
+    let clip = dir.join("talk.mp4");
+    // Two seconds of the fixture photo at 12 frames/s with a tone.
+    make(
+        &[
+            "-loop",
+            "1",
+            "-framerate",
+            "12",
+            "-i",
+            clip::FIXTURE,
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:duration=2",
+            "-t",
+            "2",
+            "-pix_fmt",
+            "yuv420p",
+            "-shortest",
+        ],
+        &clip,
+    );
+    assert!(probe(&clip).unwrap().has_audio);
+    let out = dir.join("out");
+    let summary = run(analyzer(), &clip, &out, &options(), true, true).unwrap();
+    assert_eq!(summary.tracks, 1);
+    let annotated = probe(&out.join("annotated.mp4")).unwrap();
+    assert!(annotated.has_audio, "the audio is kept");
+    assert_eq!(annotated.fps, 12.0);
+    std::fs::remove_dir_all(&dir).ok();
+}
