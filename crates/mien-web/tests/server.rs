@@ -417,7 +417,7 @@ proptest::proptest! {
         if let tungstenite::stream::MaybeTlsStream::Plain(stream) = socket.get_mut() {
             // The server may wait for the rest of a frame the bytes began: do not wait with it.
             stream
-                .set_read_timeout(Some(std::time::Duration::from_millis(200)))
+                .set_read_timeout(Some(std::time::Duration::from_millis(20)))
                 .unwrap();
             let _ = stream.write_all(&raw);
         }
