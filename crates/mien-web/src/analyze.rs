@@ -17,16 +17,14 @@ use crate::{ApiError, AppState};
 const SERVER_TIMING: HeaderName = HeaderName::from_static("server-timing");
 
 impl AppState {
-    /// Decodes `bytes` and analyses the photo on a blocking thread, once a permit is free;
-    /// returns the analysis and the milliseconds the decode and analysis took.
+    /// Runs `work` with the analyzer on a blocking thread, once an analysis permit is free.
     ///
     /// The permit moves into the blocking task, so it stays taken until the work is done
     /// even when the client hangs up and this future is dropped.
-    pub(crate) async fn analyze_bytes(
+    pub(crate) async fn run_analysis<T: Send + 'static>(
         &self,
-        bytes: Bytes,
-        name: String,
-    ) -> Result<(mien::Analysis, f64), ApiError> {
+        work: impl FnOnce(&mien::Analyzer) -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<T, ApiError> {
         let permit = self
             .analysis_permits
             .clone()
@@ -36,10 +34,7 @@ impl AppState {
         let analyzer = self.analyzer.clone();
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            let started = Instant::now();
-            let photo = mien_core::decode_image(&bytes, &name)?;
-            let analysis = analyzer.analyze(&photo)?;
-            Ok((analysis, started.elapsed().as_secs_f64() * 1e3))
+            work(&analyzer)
         })
         .await
         .map_err(|e| {
@@ -48,7 +43,23 @@ impl AppState {
                 format!("the analysis stopped unexpectedly: {e}"),
             )
         })?
-        .map_err(ApiError::from_analysis)
+    }
+
+    /// Decodes `bytes` and analyses the photo ([`AppState::run_analysis`]); returns the
+    /// analysis and the milliseconds the decode and analysis took.
+    pub(crate) async fn analyze_bytes(
+        &self,
+        bytes: Bytes,
+        name: String,
+    ) -> Result<(mien::Analysis, f64), ApiError> {
+        self.run_analysis(move |analyzer| {
+            let started = Instant::now();
+            let photo = mien_core::decode_image(&bytes, &name)
+                .map_err(|e| ApiError::from_analysis(e.into()))?;
+            let analysis = analyzer.analyze(&photo).map_err(ApiError::from_analysis)?;
+            Ok((analysis, started.elapsed().as_secs_f64() * 1e3))
+        })
+        .await
     }
 }
 

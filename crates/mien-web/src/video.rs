@@ -68,25 +68,10 @@ pub(crate) async fn analyze_video(
              multipart field `image`",
         ));
     }
-    let permit = state
-        .analysis_permits
-        .clone()
-        .acquire_owned()
-        .await
-        .map_err(|_| ApiError::shutting_down())?;
-    let analyzer = state.analyzer.clone();
     let bytes = upload.bytes.clone();
-    let result = tokio::task::spawn_blocking(move || {
-        let _permit = permit;
-        read_video(&analyzer, &bytes)
-    })
-    .await
-    .map_err(|e| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("the analysis stopped unexpectedly: {e}"),
-        )
-    })??;
+    let result = state
+        .run_analysis(move |analyzer| read_video(analyzer, &bytes))
+        .await?;
     Ok(Json(result))
 }
 
