@@ -5,6 +5,7 @@ use burn::module::{Module, ModuleDisplay};
 use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 
+use crate::graph::{GraphError, Network, Value};
 use crate::{ColorMode, Error, Preprocessing};
 
 /// The input a backbone was built for: `[C, H, W]` of one image.
@@ -88,6 +89,14 @@ pub trait Backbone: Module + ModuleDisplay {
 
     /// The input size and channel count the backbone was configured for.
     fn input_shape(&self) -> InputShape;
+
+    /// Appends the backbone's inference pass to `net`, from `image` (`[C, H, W]`) to the
+    /// feature vector it returns (`[feature_dim]`): the one description of the network
+    /// that mien's CPU interpreter and ONNX export run ([`crate::graph`]).
+    ///
+    /// # Errors
+    /// [`GraphError`] when a layer cannot be described or its weights read.
+    fn describe(&self, net: &mut Network, image: Value) -> Result<Value, GraphError>;
 }
 
 #[cfg(test)]

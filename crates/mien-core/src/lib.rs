@@ -29,6 +29,7 @@ mod error;
 mod face_box;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
+pub mod graph;
 mod image_io;
 pub mod kernels;
 pub mod native;

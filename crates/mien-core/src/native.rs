@@ -330,6 +330,28 @@ impl Conv2d {
     }
 }
 
+/// `out[p][o] = bias[o] + Σ_r rows[p][r] · weights[r][o]`: the product of row-major
+/// `[P][R]` rows and `[R][O]` weights plus a bias per output column, in vector registers (the
+/// kernel behind [`Conv2d`]).
+///
+/// # Panics
+/// When `weights` is not a whole number of `bias.len()`-wide rows, or `rows` not a whole
+/// number of rows of that many values.
+pub fn matmul(rows: &[f32], weights: &[f32], bias: &[f32]) -> Vec<f32> {
+    let outputs = bias.len();
+    assert!(
+        outputs > 0 && weights.len().is_multiple_of(outputs),
+        "matmul weights"
+    );
+    let depth = weights.len() / outputs;
+    assert!(depth > 0 && rows.len().is_multiple_of(depth), "matmul rows");
+    vector_arch().dispatch(MatMul {
+        patches: rows,
+        weights,
+        bias,
+    })
+}
+
 /// `out[p][o] = bias[o] + Σ_r patches[p][r] · weights[r][o]`: a convolution's product of
 /// its im2col patches `[P][R]` and weights `[R][O]`, both row-major as they are.
 ///

@@ -160,6 +160,16 @@ macro_rules! architectures {
                     $(AnyBackbone::$variant(b) => b.input_shape(),)+
                 }
             }
+
+            fn describe(
+                &self,
+                net: &mut mien_core::graph::Network,
+                image: mien_core::graph::Value,
+            ) -> Result<mien_core::graph::Value, mien_core::graph::GraphError> {
+                match self {
+                    $(AnyBackbone::$variant(b) => b.describe(net, image),)+
+                }
+            }
         }
     };
 }

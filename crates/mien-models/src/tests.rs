@@ -17,7 +17,7 @@ fn device() -> Device {
 }
 
 /// A configuration small enough to train a few steps quickly in a debug build.
-fn small_config(architecture: Architecture) -> BackboneConfig {
+pub(crate) fn small_config(architecture: Architecture) -> BackboneConfig {
     match architecture {
         Architecture::ResNet18 => {
             BackboneConfig::ResNet18(ResNet18Config::new().with_stage_channels([8, 16, 16, 32]))

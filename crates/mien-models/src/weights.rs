@@ -29,6 +29,8 @@ use std::path::{Path, PathBuf};
 use burn::prelude::*;
 use burn::store::{ModuleSnapshot, SafetensorsStore};
 use burn::tensor::activation::{sigmoid, softmax};
+use mien_core::graph::layers::{activate, dense};
+use mien_core::graph::{Activation, GraphError, Network, Op};
 use mien_core::{Backbone, LabelSet, Preprocessing};
 use serde::{Deserialize, Serialize};
 
@@ -42,6 +44,12 @@ pub const METADATA_KEY: &str = "mien";
 
 /// The spec format this version writes and reads.
 pub const FORMAT_VERSION: u32 = 1;
+
+/// The name of the emotion probabilities in a [`Model::describe`]d network (and its ONNX
+/// export).
+pub const PROBABILITIES_OUTPUT: &str = "probabilities";
+/// The name of the smile intensity in a [`Model::describe`]d network (and its ONNX export).
+pub const SMILE_OUTPUT: &str = "smile";
 
 /// Which head sits on the backbone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -173,6 +181,38 @@ impl Model {
         }
     }
 
+    /// The model's inference pass as a [`Network`], the one description that mien's CPU
+    /// interpreter ([`crate::native`]) and ONNX export run: the image in, the outputs
+    /// [`PROBABILITIES_OUTPUT`] (`[classes]`) and/or [`SMILE_OUTPUT`] (`[1]`) as
+    /// [`Model::predict`] gives them.
+    ///
+    /// # Errors
+    /// [`GraphError`] when a layer cannot be described or its weights read.
+    pub fn describe(&self) -> Result<Network, GraphError> {
+        let backbone = self.backbone();
+        let (mut net, image) = Network::new(backbone.input_shape());
+        let features = backbone.describe(&mut net, image)?;
+        let (emotion, smile) = match self {
+            Model::Emotion(m) => (Some(("head", &m.head)), None),
+            Model::Smile(m) => (None, Some(("head", &m.head))),
+            Model::MultiTask(m) => (
+                Some(("emotion_head", &m.emotion_head)),
+                Some(("smile_head", &m.smile_head)),
+            ),
+        };
+        if let Some((name, head)) = emotion {
+            let logits = dense(&mut net, name, head, features)?;
+            let probabilities = net.push(format!("{name}.softmax"), Op::Softmax, &[logits])?;
+            net.output(PROBABILITIES_OUTPUT, probabilities);
+        }
+        if let Some((name, head)) = smile {
+            let logit = dense(&mut net, name, head, features)?;
+            let intensity = activate(&mut net, name, Activation::Sigmoid, logit)?;
+            net.output(SMILE_OUTPUT, intensity);
+        }
+        Ok(net)
+    }
+
     /// The backbone, whatever the head.
     pub fn backbone(&self) -> &AnyBackbone {
         match self {
@@ -241,6 +281,9 @@ pub enum ModelError {
     /// The backend could not hand over the weights.
     #[error("cannot read the model's weights from the backend: {0}")]
     Backend(#[from] mien_core::Error),
+    /// The network could not be described, compiled or exported.
+    #[error("cannot describe the network: {0}")]
+    Graph(#[from] GraphError),
 }
 
 /// Saves `model` and its `spec` to `path` (overwriting it).

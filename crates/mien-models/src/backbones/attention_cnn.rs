@@ -11,7 +11,11 @@ use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig};
 use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d, Relu};
 use burn::prelude::*;
 use burn::tensor::activation::sigmoid;
+use mien_core::graph::layers::{activate, conv, dense};
+use mien_core::graph::{Activation, GraphError, Network, Op, Value};
 use mien_core::kernels::{conv2d_layer, dropout_layer};
+
+use super::blocks::global_average;
 use mien_core::{Backbone, InputShape};
 
 use super::blocks::ConvBlock;
@@ -109,6 +113,43 @@ impl Cbam {
         let spatial = sigmoid(conv2d_layer(&self.spatial, maps)); // [N, 1, H, W]
         x * spatial
     }
+
+    /// Appends [`Cbam::forward`] to `net` under `name`.
+    pub fn describe(&self, net: &mut Network, name: &str, x: Value) -> Result<Value, GraphError> {
+        let squeeze = format!("{name}.channel_squeeze");
+        let excite = format!("{name}.channel_excite");
+        let mlp = |net: &mut Network, pooled: Value, from: &str| {
+            let hidden = dense(
+                net,
+                &format!("{squeeze}.{from}"),
+                &self.channel_squeeze,
+                pooled,
+            )?;
+            let hidden = activate(net, &format!("{squeeze}.{from}"), Activation::Relu, hidden)?;
+            dense(
+                net,
+                &format!("{excite}.{from}"),
+                &self.channel_excite,
+                hidden,
+            )
+        };
+        let avg = global_average(net, &format!("{name}.avg"), x)?;
+        let avg = mlp(net, avg, "avg")?;
+        let max = net.push(format!("{name}.max.pool"), Op::GlobalMaxPool, &[x])?;
+        let max = net.push(format!("{name}.max.flatten"), Op::Squeeze, &[max])?;
+        let max = mlp(net, max, "max")?;
+        let sum = net.push(format!("{name}.channel"), Op::Add, &[avg, max])?;
+        let gate = activate(net, &format!("{name}.channel"), Activation::Sigmoid, sum)?;
+        let gate = net.push(format!("{name}.channel.unsqueeze"), Op::Unsqueeze, &[gate])?;
+        let x = net.push(format!("{name}.channel.gate"), Op::Mul, &[x, gate])?;
+        let mean = net.push(format!("{name}.spatial.mean"), Op::ChannelMean, &[x])?;
+        let max = net.push(format!("{name}.spatial.max"), Op::ChannelMax, &[x])?;
+        let maps = net.push(format!("{name}.spatial.maps"), Op::Concat, &[mean, max])?;
+        let spatial_name = format!("{name}.spatial");
+        let gate = conv(net, &spatial_name, &self.spatial, None, maps)?;
+        let gate = activate(net, &spatial_name, Activation::Sigmoid, gate)?;
+        net.push(format!("{name}.spatial.gate"), Op::Mul, &[x, gate])
+    }
 }
 
 /// The attention CNN backbone; see the [module docs](self).
@@ -143,5 +184,16 @@ impl Backbone for AttentionCnn {
 
     fn input_shape(&self) -> InputShape {
         self.input
+    }
+
+    fn describe(&self, net: &mut Network, image: Value) -> Result<Value, GraphError> {
+        let mut x = image;
+        for (i, (block, cbam)) in self.blocks.iter().zip(&self.attention).enumerate() {
+            x = block.describe(net, &format!("blocks.{i}"), x)?;
+            x = cbam.describe(net, &format!("attention.{i}"), x)?;
+        }
+        let x = global_average(net, "neck_input", x)?;
+        let x = dense(net, "neck", &self.neck, x)?;
+        activate(net, "neck", Activation::Relu, x)
     }
 }

@@ -10,6 +10,8 @@
 
 use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig, Relu};
 use burn::prelude::*;
+use mien_core::graph::layers::{activate, dense};
+use mien_core::graph::{Activation, GraphError, Network, Value};
 use mien_core::kernels::dropout_layer;
 use mien_core::{Backbone, InputShape};
 
@@ -71,5 +73,11 @@ impl Backbone for BaselineCnn {
 
     fn input_shape(&self) -> InputShape {
         self.input
+    }
+
+    fn describe(&self, net: &mut Network, image: Value) -> Result<Value, GraphError> {
+        let x = self.convs.describe_pooled(net, "convs", image)?;
+        let x = dense(net, "neck", &self.neck, x)?;
+        activate(net, "neck", Activation::Relu, x)
     }
 }

@@ -5,6 +5,8 @@ use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig, MaxPool2d, MaxP
 use burn::nn::transformer::{TransformerEncoder, TransformerEncoderConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Dropout, DropoutConfig, PaddingConfig2d};
 use burn::prelude::*;
+use mien_core::graph::layers::{conv_activation, max_pool};
+use mien_core::graph::{Activation, GraphError, Network, Op, Value};
 use mien_core::kernels::{batch_norm_relu_layer, conv2d_layer, dropout_layer, max_pool2d_layer};
 
 /// Two 3×3 convolutions with batch norm and ReLU, then 2×2 max pooling and dropout.
@@ -47,6 +49,28 @@ impl ConvBlock {
         let x = batch_norm_relu_layer(&self.norm2, conv2d_layer(&self.conv2, x));
         dropout_layer(&self.dropout, max_pool2d_layer(&self.pool, x))
     }
+
+    /// Appends the block's inference pass (dropout is the identity) to `net` under `name`.
+    pub fn describe(&self, net: &mut Network, name: &str, x: Value) -> Result<Value, GraphError> {
+        let relu = Activation::Relu;
+        let x = conv_activation(
+            net,
+            &format!("{name}.conv1"),
+            &self.conv1,
+            Some(&self.norm1),
+            relu,
+            x,
+        )?;
+        let x = conv_activation(
+            net,
+            &format!("{name}.conv2"),
+            &self.conv2,
+            Some(&self.norm2),
+            relu,
+            x,
+        )?;
+        max_pool(net, &format!("{name}.pool"), &self.pool, x)
+    }
 }
 
 /// Convolution blocks in sequence, each halving the resolution, optionally globally pooled.
@@ -88,6 +112,31 @@ impl ConvStack {
     pub fn forward_pooled(&self, x: Tensor<4>) -> Tensor<2> {
         self.pool.forward(self.forward(x)).flatten::<2>(1, 3)
     }
+
+    /// Appends [`ConvStack::forward`] to `net` under `name`.
+    pub fn describe(&self, net: &mut Network, name: &str, x: Value) -> Result<Value, GraphError> {
+        self.blocks.iter().enumerate().try_fold(x, |x, (i, block)| {
+            block.describe(net, &format!("{name}.blocks.{i}"), x)
+        })
+    }
+
+    /// Appends [`ConvStack::forward_pooled`] to `net` under `name`.
+    pub fn describe_pooled(
+        &self,
+        net: &mut Network,
+        name: &str,
+        x: Value,
+    ) -> Result<Value, GraphError> {
+        let x = self.describe(net, name, x)?;
+        global_average(net, name, x)
+    }
+}
+
+/// Global average pooling of a map into a vector: `[C, H, W] -> [C]`, nodes named after
+/// `name`.
+pub fn global_average(net: &mut Network, name: &str, x: Value) -> Result<Value, GraphError> {
+    let pooled = net.push(format!("{name}.pool"), Op::GlobalAveragePool, &[x])?;
+    net.push(format!("{name}.flatten"), Op::Squeeze, &[pooled])
 }
 
 /// A pre-norm Transformer encoder (layer norm before attention and MLP, as ViT), the token

@@ -15,7 +15,11 @@ use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
 use burn::prelude::*;
 use burn::tensor::activation::{sigmoid, silu};
+use mien_core::graph::layers::{activate, conv, conv_activation};
+use mien_core::graph::{Activation, GraphError, Network, Op, Value};
 use mien_core::kernels::{batch_norm_layer, conv2d_layer};
+
+use super::blocks::global_average;
 use mien_core::{Backbone, InputShape};
 
 /// One stage of EfficientNet-B0: how its blocks expand, their kernel, the first block's
@@ -158,6 +162,14 @@ impl ConvBn {
     fn forward_silu(&self, x: Tensor<4>) -> Tensor<4> {
         silu(self.forward(x))
     }
+
+    fn describe(&self, net: &mut Network, name: &str, x: Value) -> Result<Value, GraphError> {
+        conv(net, name, &self.conv, Some(&self.norm), x)
+    }
+
+    fn describe_silu(&self, net: &mut Network, name: &str, x: Value) -> Result<Value, GraphError> {
+        conv_activation(net, name, &self.conv, Some(&self.norm), Activation::Silu, x)
+    }
 }
 
 /// Squeeze-and-excitation: channel weights from the globally pooled map through a
@@ -182,6 +194,17 @@ impl SqueezeExcitation {
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let weights = silu(self.reduce.forward(self.pool.forward(x.clone())));
         x * sigmoid(self.expand.forward(weights))
+    }
+
+    fn describe(&self, net: &mut Network, name: &str, x: Value) -> Result<Value, GraphError> {
+        let pooled = net.push(format!("{name}.pool"), Op::GlobalAveragePool, &[x])?;
+        let reduce = format!("{name}.reduce");
+        let weights = conv(net, &reduce, &self.reduce, None, pooled)?;
+        let weights = activate(net, &reduce, Activation::Silu, weights)?;
+        let expand = format!("{name}.expand");
+        let gate = conv(net, &expand, &self.expand, None, weights)?;
+        let gate = activate(net, &expand, Activation::Sigmoid, gate)?;
+        net.push(format!("{name}.gate"), Op::Mul, &[x, gate])
     }
 }
 
@@ -221,6 +244,26 @@ impl MbConv {
         out = self.project.forward(out);
         if self.residual { out + x } else { out }
     }
+
+    fn describe(&self, net: &mut Network, name: &str, x: Value) -> Result<Value, GraphError> {
+        let mut out = match &self.expand {
+            Some(expand) => expand.describe_silu(net, &format!("{name}.expand"), x)?,
+            None => x,
+        };
+        out = self
+            .depthwise
+            .describe_silu(net, &format!("{name}.depthwise"), out)?;
+        out = self
+            .excitation
+            .describe(net, &format!("{name}.excitation"), out)?;
+        out = self
+            .project
+            .describe(net, &format!("{name}.project"), out)?;
+        if self.residual {
+            out = net.push(format!("{name}.residual"), Op::Add, &[out, x])?;
+        }
+        Ok(out)
+    }
 }
 
 /// The EfficientNet-B0 backbone; see the [module docs](self).
@@ -251,5 +294,18 @@ impl Backbone for EfficientNetB0 {
 
     fn input_shape(&self) -> InputShape {
         self.input
+    }
+
+    fn describe(&self, net: &mut Network, image: Value) -> Result<Value, GraphError> {
+        let x = self.stem.describe_silu(net, "stem", image)?;
+        let x = self
+            .blocks
+            .iter()
+            .enumerate()
+            .try_fold(x, |x, (i, block)| {
+                block.describe(net, &format!("blocks.{i}"), x)
+            })?;
+        let x = self.top.describe_silu(net, "top", x)?;
+        global_average(net, "top", x)
     }
 }

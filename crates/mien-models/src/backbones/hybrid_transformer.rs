@@ -15,6 +15,8 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::transformer::{TransformerEncoder, TransformerEncoderInput};
 use burn::nn::{Initializer, LayerNorm, LayerNormConfig};
 use burn::prelude::*;
+use mien_core::graph::layers::{self, conv, layer_norm};
+use mien_core::graph::{GraphError, Network, Op, Value};
 use mien_core::kernels::conv2d_layer;
 use mien_core::{Backbone, InputShape};
 
@@ -112,5 +114,16 @@ impl Backbone for HybridTransformer {
 
     fn input_shape(&self) -> InputShape {
         self.input
+    }
+
+    fn describe(&self, net: &mut Network, image: Value) -> Result<Value, GraphError> {
+        let map = self.convs.describe(net, "convs", image)?;
+        let map = conv(net, "project", &self.project, None, map)?;
+        let tokens = net.push("tokens", Op::ToTokens, &[map])?;
+        let positions = layers::values("pos_embed", self.pos_embed.val())?;
+        let tokens = net.push("pos_embed", Op::AddConstant(positions), &[tokens])?;
+        let tokens = layers::encoder(net, "encoder", &self.encoder, tokens)?;
+        let mean = net.push("mean_token", Op::MeanTokens, &[tokens])?;
+        layer_norm(net, "norm", &self.norm, mean)
     }
 }

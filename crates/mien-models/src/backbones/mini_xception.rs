@@ -13,7 +13,11 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
 use burn::prelude::*;
+use mien_core::graph::layers::{activate, conv, conv_activation, max_pool};
+use mien_core::graph::{Activation, GraphError, Network, Op, Value};
 use mien_core::kernels::{batch_norm_layer, batch_norm_relu_layer, conv2d_layer, max_pool2d_layer};
+
+use super::blocks::global_average;
 use mien_core::{Backbone, InputShape};
 
 /// Configuration of [`MiniXception`].
@@ -117,6 +121,18 @@ impl SeparableConvBn {
     fn convolve(&self, x: Tensor<4>) -> Tensor<4> {
         conv2d_layer(&self.pointwise, conv2d_layer(&self.depthwise, x))
     }
+
+    /// Appends [`SeparableConvBn::forward`] to `net` under `name`.
+    fn describe(&self, net: &mut Network, name: &str, x: Value) -> Result<Value, GraphError> {
+        let x = conv(net, &format!("{name}.depthwise"), &self.depthwise, None, x)?;
+        conv(
+            net,
+            &format!("{name}.pointwise"),
+            &self.pointwise,
+            Some(&self.norm),
+            x,
+        )
+    }
 }
 
 /// Two separable convolutions and a strided max pool, plus a strided 1×1 shortcut.
@@ -154,6 +170,20 @@ impl XceptionModule {
         let x = max_pool2d_layer(&self.pool, self.separable2.forward(x));
         x + residual
     }
+
+    /// Appends [`XceptionModule::forward`] to `net` under `name`.
+    fn describe(&self, net: &mut Network, name: &str, x: Value) -> Result<Value, GraphError> {
+        let shortcut = format!("{name}.shortcut");
+        let residual = conv(net, &shortcut, &self.shortcut, Some(&self.shortcut_norm), x)?;
+        let separable1 = format!("{name}.separable1");
+        let y = self.separable1.describe(net, &separable1, x)?;
+        let y = activate(net, &separable1, Activation::Relu, y)?;
+        let y = self
+            .separable2
+            .describe(net, &format!("{name}.separable2"), y)?;
+        let y = max_pool(net, &format!("{name}.pool"), &self.pool, y)?;
+        net.push(format!("{name}.residual"), Op::Add, &[y, residual])
+    }
 }
 
 /// The mini-Xception backbone; see the [module docs](self).
@@ -185,5 +215,24 @@ impl Backbone for MiniXception {
 
     fn input_shape(&self) -> InputShape {
         self.input
+    }
+
+    fn describe(&self, net: &mut Network, image: Value) -> Result<Value, GraphError> {
+        let mut x = image;
+        for (i, stem) in self.stem.iter().enumerate() {
+            let relu = Activation::Relu;
+            x = conv_activation(
+                net,
+                &format!("stem.{i}"),
+                &stem.conv,
+                Some(&stem.norm),
+                relu,
+                x,
+            )?;
+        }
+        for (i, module) in self.modules.iter().enumerate() {
+            x = module.describe(net, &format!("modules.{i}"), x)?;
+        }
+        global_average(net, "top", x)
     }
 }

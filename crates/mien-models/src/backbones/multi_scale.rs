@@ -10,6 +10,8 @@
 use burn::nn::interpolate::{Interpolate2d, Interpolate2dConfig, InterpolateMode};
 use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig, Relu};
 use burn::prelude::*;
+use mien_core::graph::layers::{activate, dense};
+use mien_core::graph::{Activation, GraphError, Network, Op, Value};
 use mien_core::kernels::dropout_layer;
 use mien_core::{Backbone, InputShape};
 
@@ -105,5 +107,29 @@ impl Backbone for MultiScale {
 
     fn input_shape(&self) -> InputShape {
         self.input
+    }
+
+    fn describe(&self, net: &mut Network, image: Value) -> Result<Value, GraphError> {
+        let mut pooled = Vec::with_capacity(self.branches.len());
+        for (i, (branch, resize)) in self.branches.iter().zip(&self.resize).enumerate() {
+            let name = format!("resize.{i}");
+            let Some([height, width]) = resize.output_size else {
+                return Err(GraphError::Unsupported {
+                    layer: name,
+                    problem: "a resize by scale factor, not to a size".into(),
+                });
+            };
+            if !resize.align_corners {
+                return Err(GraphError::Unsupported {
+                    layer: name,
+                    problem: "half-pixel resizing".into(),
+                });
+            }
+            let scaled = net.push(name, Op::Resize { height, width }, &[image])?;
+            pooled.push(branch.describe_pooled(net, &format!("branches.{i}"), scaled)?);
+        }
+        let x = net.push("concat", Op::Concat, &pooled)?;
+        let x = dense(net, "fuse", &self.fuse, x)?;
+        activate(net, "fuse", Activation::Relu, x)
     }
 }

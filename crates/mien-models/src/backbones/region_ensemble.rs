@@ -14,6 +14,8 @@
 use burn::nn::{Linear, LinearConfig, Relu};
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
+use mien_core::graph::layers::{activate, dense};
+use mien_core::graph::{Activation, GraphError, Network, Op, Value};
 use mien_core::{Backbone, InputShape};
 
 use super::blocks::ConvStack;
@@ -144,5 +146,41 @@ impl Backbone for RegionEnsemble {
 
     fn input_shape(&self) -> InputShape {
         self.input
+    }
+
+    fn describe(&self, net: &mut Network, image: Value) -> Result<Value, GraphError> {
+        let mut features = Vec::with_capacity(REGIONS);
+        let experts = self.experts.iter().zip(&self.projections).zip(self.rows);
+        for (i, ((expert, projection), [start, end])) in experts.enumerate() {
+            let region = net.push(
+                format!("regions.{i}"),
+                Op::CropRows { start, end },
+                &[image],
+            )?;
+            let pooled = expert.describe_pooled(net, &format!("experts.{i}"), region)?;
+            let name = format!("projections.{i}");
+            let projected = dense(net, &name, projection, pooled)?;
+            features.push(activate(net, &name, Activation::Relu, projected)?);
+        }
+        let joined = net.push("gate_input", Op::Concat, &features)?;
+        let scores = dense(net, "gate", &self.gate, joined)?;
+        let weights = net.push("gate.softmax", Op::Softmax, &[scores])?;
+        let mut sum = None;
+        for (i, feature) in features.into_iter().enumerate() {
+            let slice = Op::Slice {
+                start: i,
+                end: i + 1,
+            };
+            let weight = net.push(format!("weights.{i}"), slice, &[weights])?;
+            let weighted = net.push(format!("weighted.{i}"), Op::Mul, &[feature, weight])?;
+            sum = Some(match sum {
+                None => weighted,
+                Some(sum) => net.push(format!("sum.{i}"), Op::Add, &[sum, weighted])?,
+            });
+        }
+        sum.ok_or_else(|| GraphError::Unsupported {
+            layer: "experts".into(),
+            problem: "no experts".into(),
+        })
     }
 }

@@ -10,13 +10,20 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
 use burn::prelude::*;
+use mien_core::graph::layers::{conv, conv_activation};
+use mien_core::graph::{Activation, GraphError, Network, Value};
 use mien_core::kernels::{batch_norm_layer, batch_norm_relu_layer, conv2d_layer};
+
+use super::blocks::global_average;
 use mien_core::{Backbone, InputShape};
 
 /// A residual block: the unit a ResNet's stages repeat.
 pub trait ResidualBlock: Module + ModuleDisplay {
     /// `[N, C_in, H, W] -> [N, C_out, H / stride, W / stride]`
     fn forward(&self, x: Tensor<4>) -> Tensor<4>;
+
+    /// Appends [`ResidualBlock::forward`] to `net` under `name`.
+    fn describe(&self, net: &mut Network, name: &str, x: Value) -> Result<Value, GraphError>;
 }
 
 /// A bias-free 3×3 convolution with padding 1.
@@ -62,6 +69,25 @@ impl Downsample {
         match projection {
             Some(d) => batch_norm_layer(&d.norm, conv2d_layer(&d.conv, x)),
             None => x,
+        }
+    }
+
+    /// Appends [`Downsample::shortcut`] to `net` under `name`.
+    pub(crate) fn describe_shortcut(
+        projection: Option<&Self>,
+        net: &mut Network,
+        name: &str,
+        x: Value,
+    ) -> Result<Value, GraphError> {
+        match projection {
+            Some(d) => conv(
+                net,
+                &format!("{name}.downsample"),
+                &d.conv,
+                Some(&d.norm),
+                x,
+            ),
+            None => Ok(x),
         }
     }
 }
@@ -118,5 +144,17 @@ impl<B: ResidualBlock> Backbone for ResNet<B> {
 
     fn input_shape(&self) -> InputShape {
         self.input
+    }
+
+    fn describe(&self, net: &mut Network, image: Value) -> Result<Value, GraphError> {
+        let relu = Activation::Relu;
+        let x = conv_activation(net, "stem", &self.stem, Some(&self.stem_norm), relu, image)?;
+        let mut x = x;
+        for (s, stage) in self.stages.iter().enumerate() {
+            for (b, block) in stage.iter().enumerate() {
+                x = block.describe(net, &format!("stages.{s}.{b}"), x)?;
+            }
+        }
+        global_average(net, "top", x)
     }
 }

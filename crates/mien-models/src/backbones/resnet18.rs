@@ -10,6 +10,8 @@ use burn::nn::conv::Conv2d;
 use burn::nn::{BatchNorm, BatchNormConfig, Relu};
 use burn::prelude::*;
 use mien_core::InputShape;
+use mien_core::graph::layers::{activate, conv, conv_activation};
+use mien_core::graph::{Activation, GraphError, Network, Op, Value};
 use mien_core::kernels::{batch_norm_layer, batch_norm_relu_layer, conv2d_layer};
 
 use super::resnet::{Downsample, ResNet, ResidualBlock, conv3x3};
@@ -79,5 +81,21 @@ impl ResidualBlock for BasicBlock {
         let out = batch_norm_relu_layer(&self.norm1, conv2d_layer(&self.conv1, x));
         let out = batch_norm_layer(&self.norm2, conv2d_layer(&self.conv2, out));
         self.activation.forward(out + identity)
+    }
+
+    fn describe(&self, net: &mut Network, name: &str, x: Value) -> Result<Value, GraphError> {
+        let identity = Downsample::describe_shortcut(self.downsample.as_ref(), net, name, x)?;
+        let (conv1, conv2) = (format!("{name}.conv1"), format!("{name}.conv2"));
+        let out = conv_activation(
+            net,
+            &conv1,
+            &self.conv1,
+            Some(&self.norm1),
+            Activation::Relu,
+            x,
+        )?;
+        let out = conv(net, &conv2, &self.conv2, Some(&self.norm2), out)?;
+        let sum = net.push(format!("{name}.residual"), Op::Add, &[out, identity])?;
+        activate(net, &format!("{name}.residual"), Activation::Relu, sum)
     }
 }

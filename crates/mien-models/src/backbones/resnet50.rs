@@ -11,6 +11,8 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Relu};
 use burn::prelude::*;
 use mien_core::InputShape;
+use mien_core::graph::layers::{activate, conv, conv_activation};
+use mien_core::graph::{Activation, GraphError, Network, Op, Value};
 use mien_core::kernels::{batch_norm_layer, batch_norm_relu_layer, conv2d_layer};
 
 use super::resnet::{Downsample, ResNet, ResidualBlock, conv3x3};
@@ -104,5 +106,16 @@ impl ResidualBlock for Bottleneck {
         let out = batch_norm_relu_layer(&self.norm2, conv2d_layer(&self.conv2, out));
         let out = batch_norm_layer(&self.norm3, conv2d_layer(&self.conv3, out));
         self.activation.forward(out + identity)
+    }
+
+    fn describe(&self, net: &mut Network, name: &str, x: Value) -> Result<Value, GraphError> {
+        let identity = Downsample::describe_shortcut(self.downsample.as_ref(), net, name, x)?;
+        let relu = Activation::Relu;
+        let [conv1, conv2, conv3] = ["conv1", "conv2", "conv3"].map(|c| format!("{name}.{c}"));
+        let out = conv_activation(net, &conv1, &self.conv1, Some(&self.norm1), relu, x)?;
+        let out = conv_activation(net, &conv2, &self.conv2, Some(&self.norm2), relu, out)?;
+        let out = conv(net, &conv3, &self.conv3, Some(&self.norm3), out)?;
+        let sum = net.push(format!("{name}.residual"), Op::Add, &[out, identity])?;
+        activate(net, &format!("{name}.residual"), relu, sum)
     }
 }

@@ -13,6 +13,8 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::transformer::{TransformerEncoder, TransformerEncoderInput};
 use burn::nn::{Initializer, LayerNorm, LayerNormConfig};
 use burn::prelude::*;
+use mien_core::graph::layers::{self, conv, layer_norm};
+use mien_core::graph::{GraphError, Network, Op, Value};
 use mien_core::kernels::conv2d_layer;
 use mien_core::{Backbone, InputShape};
 
@@ -109,5 +111,17 @@ impl Backbone for VitTiny {
 
     fn input_shape(&self) -> InputShape {
         self.input
+    }
+
+    fn describe(&self, net: &mut Network, image: Value) -> Result<Value, GraphError> {
+        let patches = conv(net, "patch_embed", &self.patch_embed, None, image)?;
+        let tokens = net.push("tokens", Op::ToTokens, &[patches])?;
+        let cls = layers::values("cls_token", self.cls_token.val())?;
+        let tokens = net.push("cls_token", Op::PrependToken(cls), &[tokens])?;
+        let positions = layers::values("pos_embed", self.pos_embed.val())?;
+        let tokens = net.push("pos_embed", Op::AddConstant(positions), &[tokens])?;
+        let tokens = layers::encoder(net, "encoder", &self.encoder, tokens)?;
+        let cls = net.push("cls", Op::FirstToken, &[tokens])?;
+        layer_norm(net, "norm", &self.norm, cls)
     }
 }

@@ -20,12 +20,16 @@ fn images(n: usize) -> Vec<f32> {
 }
 
 fn assert_close(native: &[f32], burn: Tensor<1>, tolerance: f32) {
+    assert_close_for("", native, burn, tolerance);
+}
+
+fn assert_close_for(what: &str, native: &[f32], burn: Tensor<1>, tolerance: f32) {
     let burn = mien_core::read_f32(burn).unwrap();
-    assert_eq!(native.len(), burn.len());
+    assert_eq!(native.len(), burn.len(), "{what}");
     for (i, (a, b)) in native.iter().zip(&burn).enumerate() {
         assert!(
             (a - b).abs() <= tolerance,
-            "output {i}: native {a}, burn {b}"
+            "{what} output {i}: native {a}, burn {b}"
         );
     }
 }
@@ -36,7 +40,7 @@ fn the_bundled_models_match_burn() {
     let input = images(n);
     for pretrained in [Pretrained::Default, Pretrained::FerPlusSmile] {
         let saved = pretrained.load(&device()).unwrap();
-        let native = NativeModel::from_model(&saved.model).unwrap().unwrap();
+        let native = NativeModel::from_model(&saved.model).unwrap();
         let tensor = Tensor::<1>::from_floats(input.as_slice(), &device()).reshape([n, 1, 48, 48]);
         let expected = saved.model.predict(tensor);
         let got = native.predict(&input);
@@ -65,7 +69,7 @@ fn a_smile_only_head_runs_natively() {
         mien_core::Preprocessing::default(),
     );
     let model = spec.init(&device()).unwrap();
-    let native = NativeModel::from_model(&model).unwrap().unwrap();
+    let native = NativeModel::from_model(&model).unwrap();
     let got = native.predict(&images(2));
     assert!(got.probabilities.is_none());
     let tensor = Tensor::<1>::from_floats(images(2).as_slice(), &device()).reshape([2, 1, 48, 48]);
@@ -76,23 +80,46 @@ fn a_smile_only_head_runs_natively() {
     );
 }
 
+/// Every architecture's interpreted description against its burn module, with batch-norm
+/// statistics moved off their initial values by a training-mode pass (so that folding them
+/// into the convolutions is exercised) and both heads.
 #[test]
-fn other_architectures_have_no_native_pass() {
-    let spec = ModelSpec::new(
-        Architecture::BaselineCnn.default_config(),
-        HeadSpec::Emotion {
-            label_set: mien_core::LabelSet::Fer2013,
-        },
-        mien_core::Preprocessing::default(),
-    );
-    let model = spec.init(&device()).unwrap();
-    assert!(NativeModel::from_model(&model).unwrap().is_none());
+fn every_architecture_matches_burn() {
+    let n = 2;
+    let input = images(n);
+    let training = device().autodiff();
+    for architecture in Architecture::ALL {
+        let spec = ModelSpec::new(
+            crate::tests::small_config(architecture),
+            HeadSpec::MultiTask {
+                label_set: mien_core::LabelSet::FerPlus,
+            },
+            mien_core::Preprocessing::default(),
+        );
+        let model = spec.init(&training).unwrap();
+        let batch =
+            Tensor::<1>::from_floats(images(4).as_slice(), &training).reshape([4, 1, 48, 48]);
+        let _ = model.predict(batch);
+        let model = model.valid();
+        let native = NativeModel::from_model(&model).unwrap();
+        let tensor = Tensor::<1>::from_floats(input.as_slice(), &device()).reshape([n, 1, 48, 48]);
+        let expected = model.predict(tensor);
+        let got = native.predict(&input);
+        let probabilities = got.probabilities.unwrap();
+        let burn = expected
+            .probabilities
+            .unwrap()
+            .reshape([probabilities.len()]);
+        let name = architecture.name();
+        assert_close_for(name, &probabilities, burn, 1e-4);
+        assert_close_for(name, &got.smile.unwrap(), expected.smile.unwrap(), 1e-4);
+    }
 }
 
 #[test]
 #[should_panic(expected = "not whole")]
 fn a_partial_image_is_refused() {
     let saved = Pretrained::Default.load(&device()).unwrap();
-    let native = NativeModel::from_model(&saved.model).unwrap().unwrap();
+    let native = NativeModel::from_model(&saved.model).unwrap();
     native.predict(&[0.0; 100]);
 }

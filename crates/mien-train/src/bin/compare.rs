@@ -97,15 +97,12 @@ fn latency_ms(model: &weights::SavedModel, runs: usize, device: &Device) -> f64 
     })
 }
 
-/// Median batch-1 time of the run's model through mien's native CPU pass, when its
-/// architecture has one.
+/// Median batch-1 time of the run's model through mien's native CPU interpreter.
 fn native_latency_ms(
     model: &weights::SavedModel,
     runs: usize,
 ) -> Result<Option<f64>, Box<dyn std::error::Error>> {
-    let Some(native) = NativeModel::from_model(&model.model)? else {
-        return Ok(None);
-    };
+    let native = NativeModel::from_model(&model.model)?;
     let face = vec![0.0; model.spec.preprocessing.values_per_image()];
     Ok(Some(median_ms(runs, || {
         native.predict(&face);

@@ -1,0 +1,571 @@
+//! [`NativeNetwork`]: a [`Network`] run on the CPU by [`crate::native`]'s kernels, one image
+//! at a time on the calling thread.
+//!
+//! Maps are stored channel-last (as [`Map`]), so that a pixel's channels are contiguous:
+//! a map's tokens (`[H · W, C]`) and a `[C, 1, 1]` map's vector are then the same values in
+//! the same order, and those ops cost nothing.
+
+use pulp::{Simd, WithSimd};
+
+use super::{Activation, Attention, Conv, Dense, GraphError, Network, Op, Shape};
+use crate::InputShape;
+use crate::native::{self, Map, fma_vv, matmul, vector_arch};
+
+/// A [`Network`] compiled for mien's native CPU kernels: weights re-laid out for them once,
+/// then [`NativeNetwork::run`] per image.
+#[derive(Debug, Clone)]
+pub struct NativeNetwork {
+    input: InputShape,
+    steps: Vec<Step>,
+    outputs: Vec<usize>,
+    /// For each value id, the last step that reads it (values are freed after it).
+    last_use: Vec<usize>,
+}
+
+#[derive(Debug, Clone)]
+struct Step {
+    inputs: Vec<usize>,
+    kernel: Kernel,
+    shape: Shape,
+}
+
+/// One op ready to run. Ops that only rename a layout (squeeze, unsqueeze, to tokens) are
+/// [`Kernel::Same`].
+#[derive(Debug, Clone)]
+enum Kernel {
+    Conv(native::Conv2d),
+    Depthwise3x3(native::Depthwise3x3, Vec<f32>),
+    Depthwise(Depthwise),
+    Dense(Dense),
+    Activation(Activation),
+    Add,
+    Mul,
+    MaxPool([usize; 3]),
+    GlobalAveragePool,
+    GlobalMaxPool,
+    ChannelMean,
+    ChannelMax,
+    Same,
+    Concat,
+    Resize,
+    CropRows(usize, usize),
+    Slice(usize, usize),
+    AddConstant(Vec<f32>),
+    PrependToken(Vec<f32>),
+    LayerNorm(Vec<f32>, Vec<f32>, f32),
+    SelfAttention(Box<Attention>),
+    MeanTokens,
+    FirstToken,
+    Softmax,
+}
+
+impl NativeNetwork {
+    /// Compiles `network`.
+    ///
+    /// # Errors
+    /// [`GraphError::Unsupported`] for an op the kernels do not cover (grouped convolutions
+    /// other than dense and depthwise); [`GraphError::NoOutputs`] for a network without
+    /// outputs.
+    pub fn new(network: &Network) -> Result<Self, GraphError> {
+        if network.outputs().is_empty() {
+            return Err(GraphError::NoOutputs);
+        }
+        let steps = network
+            .nodes()
+            .iter()
+            .map(|node| {
+                let input_shape = network.shape_of(node.inputs[0]);
+                Ok(Step {
+                    inputs: node.inputs.clone(),
+                    kernel: kernel(&node.name, &node.op, input_shape)?,
+                    shape: node.shape,
+                })
+            })
+            .collect::<Result<Vec<_>, GraphError>>()?;
+        let outputs: Vec<usize> = network.outputs().iter().map(|&(_, id)| id).collect();
+        let mut last_use = vec![0; steps.len() + 1];
+        for (i, step) in steps.iter().enumerate() {
+            step.inputs.iter().for_each(|&v| last_use[v] = i);
+        }
+        // Outputs live to the end.
+        outputs.iter().for_each(|&v| last_use[v] = usize::MAX);
+        Ok(Self {
+            input: network.input(),
+            steps,
+            outputs,
+            last_use,
+        })
+    }
+
+    /// The image shape it reads.
+    pub fn input(&self) -> InputShape {
+        self.input
+    }
+
+    /// The network's outputs for one image given channel-first (`[C, H, W]`, flattened, as
+    /// preprocessing makes it), in the order they were named; maps come back channel-first
+    /// too.
+    ///
+    /// # Errors
+    /// [`GraphError::InputSize`] when `image` is not one image of the network's input shape.
+    pub fn run(&self, image: &[f32]) -> Result<Vec<Vec<f32>>, GraphError> {
+        let InputShape {
+            channels,
+            height,
+            width,
+        } = self.input;
+        let expected = channels * height * width;
+        if image.len() != expected {
+            return Err(GraphError::InputSize {
+                expected,
+                shape: self.input,
+                actual: image.len(),
+            });
+        }
+        let mut values: Vec<Option<Vec<f32>>> = vec![None; self.steps.len() + 1];
+        let mut shapes: Vec<Shape> = Vec::with_capacity(self.steps.len() + 1);
+        values[0] = Some(Map::from_chw(channels, height, width, image).data);
+        shapes.push(self.input.into());
+        for (i, step) in self.steps.iter().enumerate() {
+            let inputs: Vec<(&[f32], Shape)> = step
+                .inputs
+                .iter()
+                .map(|&v| {
+                    (
+                        values[v].as_deref().expect("computed before use"),
+                        shapes[v],
+                    )
+                })
+                .collect();
+            let out = execute(&step.kernel, &inputs, step.shape);
+            debug_assert_eq!(out.len(), step.shape.len(), "{:?}", step.kernel);
+            for &v in &step.inputs {
+                if self.last_use[v] == i {
+                    values[v] = None;
+                }
+            }
+            values[i + 1] = Some(out);
+            shapes.push(step.shape);
+        }
+        Ok(self
+            .outputs
+            .iter()
+            .map(|&v| {
+                let data = values[v].clone().expect("outputs are kept");
+                match shapes[v] {
+                    Shape::Spatial {
+                        channels,
+                        height,
+                        width,
+                    } if height * width > 1 => to_chw(&data, channels),
+                    _ => data,
+                }
+            })
+            .collect())
+    }
+}
+
+/// The kernel of node `name` running `op` on an input of `input` shape.
+fn kernel(name: &str, op: &Op, input: Shape) -> Result<Kernel, GraphError> {
+    Ok(match op {
+        Op::Conv(conv) => conv_kernel(name, conv)?,
+        Op::Dense(dense) => Kernel::Dense(dense.clone()),
+        Op::Activation(a) => Kernel::Activation(*a),
+        Op::Add => Kernel::Add,
+        Op::Mul => Kernel::Mul,
+        &Op::MaxPool {
+            kernel,
+            stride,
+            padding,
+        } => Kernel::MaxPool([kernel, stride, padding]),
+        Op::GlobalAveragePool => Kernel::GlobalAveragePool,
+        Op::GlobalMaxPool => Kernel::GlobalMaxPool,
+        Op::ChannelMean => Kernel::ChannelMean,
+        Op::ChannelMax => Kernel::ChannelMax,
+        Op::Squeeze | Op::Unsqueeze | Op::ToTokens => Kernel::Same,
+        Op::Concat => Kernel::Concat,
+        Op::Resize { .. } => Kernel::Resize,
+        &Op::CropRows { start, end } => Kernel::CropRows(start, end),
+        &Op::Slice { start, end } => Kernel::Slice(start, end),
+        Op::AddConstant(values) => Kernel::AddConstant(match input {
+            Shape::Spatial { channels, .. } => {
+                Map::from_chw(channels, 1, input.len() / channels.max(1), values).data
+            }
+            _ => values.clone(),
+        }),
+        Op::PrependToken(token) => Kernel::PrependToken(token.clone()),
+        Op::LayerNorm {
+            gamma,
+            beta,
+            epsilon,
+        } => Kernel::LayerNorm(gamma.clone(), beta.clone(), *epsilon),
+        Op::SelfAttention(a) => Kernel::SelfAttention(a.clone()),
+        Op::MeanTokens => Kernel::MeanTokens,
+        Op::FirstToken => Kernel::FirstToken,
+        Op::Softmax => Kernel::Softmax,
+    })
+}
+
+fn conv_kernel(name: &str, conv: &Conv) -> Result<Kernel, GraphError> {
+    let depthwise = conv.groups == conv.channels_in && conv.channels_out == conv.channels_in;
+    if conv.groups == 1 {
+        return Ok(Kernel::Conv(native::Conv2d::from_oihw(
+            &conv.weight,
+            conv.channels_out,
+            conv.channels_in,
+            conv.kernel,
+            Some(&conv.bias),
+            conv.stride,
+            conv.padding,
+        )));
+    }
+    if !depthwise {
+        return Err(GraphError::Unsupported {
+            layer: name.into(),
+            problem: format!(
+                "a convolution in {} groups of {} channels: the native kernels run dense and depthwise ones",
+                conv.groups,
+                conv.channels_in / conv.groups
+            ),
+        });
+    }
+    if (conv.kernel, conv.stride, conv.padding) == (3, 1, 1) {
+        let layer = native::Depthwise3x3::from_oihw(&conv.weight, conv.channels_in);
+        return Ok(Kernel::Depthwise3x3(layer, conv.bias.clone()));
+    }
+    Ok(Kernel::Depthwise(Depthwise::new(conv)))
+}
+
+/// Runs `kernel` on `inputs` (values and shapes), making a value of `shape`.
+fn execute(kernel: &Kernel, inputs: &[(&[f32], Shape)], shape: Shape) -> Vec<f32> {
+    let (x, x_shape) = inputs[0];
+    let map = || match x_shape {
+        Shape::Spatial {
+            channels,
+            height,
+            width,
+        } => Map::new(height, width, channels, x.to_vec()),
+        _ => unreachable!("checked when the network was built"),
+    };
+    let (height, width, channels) = match x_shape {
+        Shape::Spatial {
+            channels,
+            height,
+            width,
+        } => (height, width, channels),
+        Shape::Tokens { tokens, width } => (1, tokens, width),
+        Shape::Vector(d) => (1, 1, d),
+    };
+    match kernel {
+        Kernel::Conv(conv) => conv.forward(&map()).data,
+        Kernel::Depthwise3x3(conv, bias) => {
+            let mut out = conv.forward(&map()).data;
+            add_per_channel(&mut out, bias);
+            out
+        }
+        Kernel::Depthwise(conv) => conv.forward(x, height, width, shape),
+        Kernel::Dense(dense) => matmul(x, &dense.weight, &dense.bias),
+        Kernel::Activation(a) => activation(*a, x.to_vec()),
+        Kernel::Add => x.iter().zip(inputs[1].0).map(|(a, b)| a + b).collect(),
+        Kernel::Mul => multiply(x, inputs[1].0, inputs[1].1),
+        Kernel::MaxPool([kernel, stride, padding]) => {
+            map().max_pool(*kernel, *stride, *padding).data
+        }
+        Kernel::GlobalAveragePool => map().global_average(),
+        Kernel::GlobalMaxPool => {
+            x.chunks_exact(channels)
+                .fold(vec![f32::NEG_INFINITY; channels], |mut m, pixel| {
+                    m.iter_mut().zip(pixel).for_each(|(m, &v)| *m = m.max(v));
+                    m
+                })
+        }
+        Kernel::ChannelMean => x
+            .chunks_exact(channels)
+            .map(|pixel| pixel.iter().sum::<f32>() / channels as f32)
+            .collect(),
+        Kernel::ChannelMax => x
+            .chunks_exact(channels)
+            .map(|pixel| pixel.iter().copied().fold(f32::NEG_INFINITY, f32::max))
+            .collect(),
+        Kernel::Same => x.to_vec(),
+        Kernel::Concat => concat(inputs),
+        Kernel::Resize => resize(x, height, width, channels, shape),
+        Kernel::CropRows(start, end) => {
+            x[start * width * channels..end * width * channels].to_vec()
+        }
+        Kernel::Slice(start, end) => x[*start..*end].to_vec(),
+        Kernel::AddConstant(values) => x.iter().zip(values).map(|(a, b)| a + b).collect(),
+        Kernel::PrependToken(token) => [token.as_slice(), x].concat(),
+        Kernel::LayerNorm(gamma, beta, epsilon) => layer_norm(x, gamma, beta, *epsilon),
+        Kernel::SelfAttention(attention) => self_attention(attention, x, channels),
+        Kernel::MeanTokens => {
+            let mut sums = vec![0.0; channels];
+            for token in x.chunks_exact(channels) {
+                sums.iter_mut().zip(token).for_each(|(s, &v)| *s += v);
+            }
+            sums.iter_mut().for_each(|s| *s /= width as f32);
+            sums
+        }
+        Kernel::FirstToken => x[..channels].to_vec(),
+        Kernel::Softmax => softmax(x),
+    }
+}
+
+/// `values[p · C + c] += per_channel[c]`.
+fn add_per_channel(values: &mut [f32], per_channel: &[f32]) {
+    for pixel in values.chunks_exact_mut(per_channel.len()) {
+        pixel.iter_mut().zip(per_channel).for_each(|(v, b)| *v += b);
+    }
+}
+
+fn activation(activation: Activation, mut x: Vec<f32>) -> Vec<f32> {
+    let sigmoid = |v: f32| 1.0 / (1.0 + (-v).exp());
+    match activation {
+        Activation::Relu => x.iter_mut().for_each(|v| *v = v.max(0.0)),
+        Activation::Silu => x.iter_mut().for_each(|v| *v *= sigmoid(*v)),
+        Activation::Sigmoid => x.iter_mut().for_each(|v| *v = sigmoid(*v)),
+        Activation::Gelu => x
+            .iter_mut()
+            .for_each(|v| *v = 0.5 * *v * (1.0 + libm::erff(*v * std::f32::consts::FRAC_1_SQRT_2))),
+    }
+    x
+}
+
+/// `x · gate`, the gate broadcast over `x`: the same shape, one value per pixel (a
+/// `[1, H, W]` gate, or `[1]` over a vector), or a `[C, 1, 1]` gate over every pixel of a
+/// channel-last map.
+fn multiply(x: &[f32], gate: &[f32], gate_shape: Shape) -> Vec<f32> {
+    let mut out = x.to_vec();
+    if gate.len() == x.len() {
+        out.iter_mut().zip(gate).for_each(|(v, g)| *v *= g);
+    } else if matches!(
+        gate_shape,
+        Shape::Spatial { channels: 1, .. } | Shape::Vector(1)
+    ) {
+        let per_pixel = x.len() / gate.len();
+        out.chunks_exact_mut(per_pixel)
+            .zip(gate)
+            .for_each(|(pixel, g)| pixel.iter_mut().for_each(|v| *v *= g));
+    } else {
+        for pixel in out.chunks_exact_mut(gate.len()) {
+            pixel.iter_mut().zip(gate).for_each(|(v, g)| *v *= g);
+        }
+    }
+    out
+}
+
+/// Values joined along the last axis of maps (channels, per pixel) or appended (vectors,
+/// tokens).
+fn concat(inputs: &[(&[f32], Shape)]) -> Vec<f32> {
+    match inputs[0].1 {
+        Shape::Spatial { height, width, .. } => {
+            let mut out = Vec::with_capacity(inputs.iter().map(|(x, _)| x.len()).sum());
+            for p in 0..height * width {
+                for (x, shape) in inputs {
+                    let c = shape.innermost();
+                    out.extend_from_slice(&x[p * c..(p + 1) * c]);
+                }
+            }
+            out
+        }
+        _ => inputs.iter().flat_map(|(x, _)| x.iter().copied()).collect(),
+    }
+}
+
+/// Bilinear resizing with corners aligned (burn's `Interpolate2d` default), channel-last.
+fn resize(x: &[f32], height: usize, width: usize, channels: usize, shape: Shape) -> Vec<f32> {
+    let Shape::Spatial {
+        height: out_h,
+        width: out_w,
+        ..
+    } = shape
+    else {
+        unreachable!("checked when the network was built")
+    };
+    let ratio = |from: usize, to: usize| (from as f64 - 1.0) / (to.max(2) - 1) as f64;
+    let (ry, rx) = (ratio(height, out_h), ratio(width, out_w));
+    let taps = |o: usize, r: f64, side: usize| {
+        let at = o as f64 * r;
+        let low = (at.floor().max(0.0) as usize).min(side - 1);
+        let high = (low + 1).min(side - 1);
+        (low, high, (at - low as f64).max(0.0) as f32)
+    };
+    let mut out = Vec::with_capacity(out_h * out_w * channels);
+    for oy in 0..out_h {
+        let (y0, y1, wy) = taps(oy, ry, height);
+        for ox in 0..out_w {
+            let (x0, x1, wx) = taps(ox, rx, width);
+            for c in 0..channels {
+                let a = x[(y0 * width + x0) * channels + c];
+                let b = x[(y0 * width + x1) * channels + c];
+                let d = x[(y1 * width + x0) * channels + c];
+                let e = x[(y1 * width + x1) * channels + c];
+                out.push(
+                    a * (1.0 - wx) * (1.0 - wy)
+                        + b * wx * (1.0 - wy)
+                        + d * (1.0 - wx) * wy
+                        + e * wx * wy,
+                );
+            }
+        }
+    }
+    out
+}
+
+fn layer_norm(x: &[f32], gamma: &[f32], beta: &[f32], epsilon: f32) -> Vec<f32> {
+    let width = gamma.len();
+    let mut out = Vec::with_capacity(x.len());
+    for row in x.chunks_exact(width) {
+        let mean = row.iter().sum::<f32>() / width as f32;
+        let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / width as f32;
+        let scale = 1.0 / (var + epsilon).sqrt();
+        out.extend(
+            row.iter()
+                .zip(gamma)
+                .zip(beta)
+                .map(|((v, g), b)| (v - mean) * scale * g + b),
+        );
+    }
+    out
+}
+
+/// Multi-head self-attention on `[T, D]` tokens.
+fn self_attention(attention: &Attention, x: &[f32], width: usize) -> Vec<f32> {
+    let tokens = x.len() / width;
+    let heads = attention.heads;
+    let d_k = width / heads;
+    let project = |dense: &Dense| matmul(x, &dense.weight, &dense.bias);
+    let (query, key, value) = (
+        project(&attention.query),
+        project(&attention.key),
+        project(&attention.value),
+    );
+    let scale = 1.0 / (d_k as f32).sqrt();
+    let mut context = vec![0.0; tokens * width];
+    let no_bias_t = vec![0.0; tokens];
+    let no_bias_k = vec![0.0; d_k];
+    for h in 0..heads {
+        let columns = h * d_k..(h + 1) * d_k;
+        let q: Vec<f32> = query
+            .chunks_exact(width)
+            .flat_map(|row| row[columns.clone()].iter().map(|v| v * scale))
+            .collect();
+        // Kᵀ: [d_k][T].
+        let mut key_t = vec![0.0; d_k * tokens];
+        for (t, row) in key.chunks_exact(width).enumerate() {
+            for (i, &v) in row[columns.clone()].iter().enumerate() {
+                key_t[i * tokens + t] = v;
+            }
+        }
+        let v: Vec<f32> = value
+            .chunks_exact(width)
+            .flat_map(|row| row[columns.clone()].iter().copied())
+            .collect();
+        let mut scores = matmul(&q, &key_t, &no_bias_t);
+        for row in scores.chunks_exact_mut(tokens) {
+            row.copy_from_slice(&softmax(row));
+        }
+        let head = matmul(&scores, &v, &no_bias_k);
+        for (out, row) in context.chunks_exact_mut(width).zip(head.chunks_exact(d_k)) {
+            out[columns.clone()].copy_from_slice(row);
+        }
+    }
+    matmul(&context, &attention.output.weight, &attention.output.bias)
+}
+
+fn softmax(x: &[f32]) -> Vec<f32> {
+    let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let exps: Vec<f32> = x.iter().map(|&v| (v - max).exp()).collect();
+    let sum: f32 = exps.iter().sum();
+    exps.into_iter().map(|e| e / sum).collect()
+}
+
+/// A channel-last map back to channel-first order.
+fn to_chw(data: &[f32], channels: usize) -> Vec<f32> {
+    let pixels = data.len() / channels.max(1);
+    (0..data.len())
+        .map(|i| data[(i % pixels) * channels + i / pixels])
+        .collect()
+}
+
+/// A depthwise convolution of any square kernel, stride and padding, with bias, over a
+/// channel-last map: each output pixel sums its taps' pixels times the taps' weights, a
+/// vector of channels at a time.
+#[derive(Debug, Clone)]
+struct Depthwise {
+    kernel: usize,
+    stride: usize,
+    padding: usize,
+    /// `[k · k][C]`: tap, then channel.
+    weights: Vec<f32>,
+    bias: Vec<f32>,
+}
+
+impl Depthwise {
+    fn new(conv: &Conv) -> Self {
+        let (c, taps) = (conv.channels_in, conv.kernel * conv.kernel);
+        let weights = (0..taps * c)
+            .map(|i| conv.weight[(i % c) * taps + i / c])
+            .collect();
+        Self {
+            kernel: conv.kernel,
+            stride: conv.stride,
+            padding: conv.padding,
+            weights,
+            bias: conv.bias.clone(),
+        }
+    }
+
+    fn forward(&self, x: &[f32], height: usize, width: usize, shape: Shape) -> Vec<f32> {
+        let Shape::Spatial {
+            height: out_h,
+            width: out_w,
+            channels,
+        } = shape
+        else {
+            unreachable!("checked when the network was built")
+        };
+        struct Pass<'a> {
+            layer: &'a Depthwise,
+            x: &'a [f32],
+            sides: [usize; 5],
+        }
+        impl WithSimd for Pass<'_> {
+            type Output = Vec<f32>;
+
+            #[inline(always)]
+            fn with_simd<S: Simd>(self, simd: S) -> Vec<f32> {
+                let Self {
+                    layer,
+                    x,
+                    sides: [height, width, channels, out_h, out_w],
+                } = self;
+                let (k, s, p) = (layer.kernel, layer.stride, layer.padding);
+                let mut out = layer.bias.repeat(out_h * out_w);
+                for (o, pixel) in out.chunks_exact_mut(channels).enumerate() {
+                    let (oy, ox) = (o / out_w, o % out_w);
+                    for ky in 0..k {
+                        let Some(iy) = (oy * s + ky).checked_sub(p).filter(|&y| y < height) else {
+                            continue;
+                        };
+                        for kx in 0..k {
+                            let Some(ix) = (ox * s + kx).checked_sub(p).filter(|&x| x < width)
+                            else {
+                                continue;
+                            };
+                            let input = &x[(iy * width + ix) * channels..][..channels];
+                            let tap = &layer.weights[(ky * k + kx) * channels..][..channels];
+                            fma_vv(simd, pixel, input, tap);
+                        }
+                    }
+                }
+                out
+            }
+        }
+        vector_arch().dispatch(Pass {
+            layer: self,
+            x,
+            sides: [height, width, channels, out_h, out_w],
+        })
+    }
+}
