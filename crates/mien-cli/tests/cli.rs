@@ -233,3 +233,41 @@ fn batch_on_a_folder_without_photos_fails_with_a_message() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn export_writes_the_bundled_model_as_onnx_and_refuses_a_truncated_file() {
+    let dir = temp_dir("export");
+    let out = dir.join("default.onnx");
+    let output = mien()
+        .args(["export", "--model", "default", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("mini_xception") && stdout.contains("opset 17"),
+        "{stdout}"
+    );
+    // Same bytes as the library writes; the library's tests check them against onnxruntime.
+    let saved = mien::Pretrained::Default
+        .load(&mien::core::device::cpu())
+        .unwrap();
+    let expected = mien::models::onnx::export(&saved).unwrap();
+    assert_eq!(std::fs::read(&out).unwrap(), expected);
+
+    let truncated = dir.join("truncated.safetensors");
+    std::fs::write(&truncated, &mien::Pretrained::Default.bytes()[..1000]).unwrap();
+    let output = mien()
+        .args(["export", "--model"])
+        .arg(&truncated)
+        .arg("--out")
+        .arg(dir.join("truncated.onnx"))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("truncated.safetensors"), "{stderr}");
+    assert!(!dir.join("truncated.onnx").exists());
+    std::fs::remove_dir_all(&dir).ok();
+}

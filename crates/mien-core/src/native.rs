@@ -286,16 +286,11 @@ impl Conv2d {
         } else {
             Cow::Owned(self.im2col(input, out_h, out_w))
         };
-        let product = MatMul {
-            patches: &patches,
-            weights: &self.weights,
-            bias: &self.bias,
-        };
         Map::new(
             out_h,
             out_w,
             self.channels_out,
-            vector_arch().dispatch(product),
+            matmul(&patches, &self.weights, &self.bias),
         )
     }
 
@@ -345,12 +340,47 @@ pub fn matmul(rows: &[f32], weights: &[f32], bias: &[f32]) -> Vec<f32> {
     );
     let depth = weights.len() / outputs;
     assert!(depth > 0 && rows.len().is_multiple_of(depth), "matmul rows");
-    vector_arch().dispatch(MatMul {
-        patches: rows,
-        weights,
-        bias,
-    })
+    let pixels = rows.len() / depth;
+    let blocked = weights.len() > L1_WEIGHTS
+        && outputs >= 16
+        && (pixels >= MANY_ROWS
+            || weights.len() > L2_WEIGHTS
+            || (depth >= DEEP && pixels >= MANY_ROWS / 2));
+    if !blocked {
+        return vector_arch().dispatch(MatMul {
+            patches: rows,
+            weights,
+            bias,
+        });
+    }
+    // Weights beyond the L1 cache, read again for every 4 rows, bound the register kernel;
+    // over many rows, faer's GEMM repays packing and blocking the operands for the caches.
+    let mut out = bias.repeat(pixels);
+    faer::linalg::matmul::matmul(
+        faer::MatMut::from_row_major_slice_mut(&mut out, pixels, outputs),
+        faer::Accum::Add,
+        faer::MatRef::from_row_major_slice(rows, pixels, depth),
+        faer::MatRef::from_row_major_slice(weights, depth, outputs),
+        1.0,
+        faer::Par::Seq,
+    );
+    out
 }
+
+/// The most weights (32 KB) that [`matmul`]'s register kernel, which reads them all for every
+/// 4 rows, runs from the L1 cache. Larger products go to faer's blocked GEMM when they have
+/// [`MANY_ROWS`] rows or more, weights beyond the L2 cache ([`L2_WEIGHTS`]), or [`DEEP`]
+/// rows and half as many of them. Measured on
+/// every backbone (`benches/native.rs`): a Transformer's 65 tokens or a small 1×1
+/// convolution do not repay faer's packing; ResNet's deep 6×6 stages do.
+const L1_WEIGHTS: usize = 8 * 1024;
+/// See [`L1_WEIGHTS`].
+const MANY_ROWS: usize = 256;
+/// Weights (1 MB) beyond which the register kernel streams them from memory; see
+/// [`L1_WEIGHTS`].
+const L2_WEIGHTS: usize = 256 * 1024;
+/// Depth from which half of [`MANY_ROWS`] repays faer's packing; see [`L1_WEIGHTS`].
+const DEEP: usize = 512;
 
 /// `out[p][o] = bias[o] + Σ_r patches[p][r] · weights[r][o]`: a convolution's product of
 /// its im2col patches `[P][R]` and weights `[R][O]`, both row-major as they are.

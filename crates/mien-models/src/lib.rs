@@ -18,6 +18,8 @@
 pub mod backbones;
 mod heads;
 pub mod native;
+#[cfg(feature = "onnx")]
+pub mod onnx;
 pub mod pretrained;
 pub mod registry;
 pub mod weights;

@@ -50,6 +50,8 @@ pub const FORMAT_VERSION: u32 = 1;
 pub const PROBABILITIES_OUTPUT: &str = "probabilities";
 /// The name of the smile intensity in a [`Model::describe`]d network (and its ONNX export).
 pub const SMILE_OUTPUT: &str = "smile";
+/// The name of the feature vector in a [`Model::describe_features`] network.
+pub const FEATURES_OUTPUT: &str = "features";
 
 /// Which head sits on the backbone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -210,6 +212,20 @@ impl Model {
             let intensity = activate(&mut net, name, Activation::Sigmoid, logit)?;
             net.output(SMILE_OUTPUT, intensity);
         }
+        Ok(net)
+    }
+
+    /// The backbone's inference pass as a [`Network`] whose one output,
+    /// [`FEATURES_OUTPUT`], is the feature vector (`[feature_dim]`) the heads read: for
+    /// exporting a face embedding, or checking a backbone's description on its own.
+    ///
+    /// # Errors
+    /// [`GraphError`] when a layer cannot be described or its weights read.
+    pub fn describe_features(&self) -> Result<Network, GraphError> {
+        let backbone = self.backbone();
+        let (mut net, image) = Network::new(backbone.input_shape());
+        let features = backbone.describe(&mut net, image)?;
+        net.output(FEATURES_OUTPUT, features);
         Ok(net)
     }
 

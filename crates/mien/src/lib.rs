@@ -57,3 +57,7 @@ pub use mien_detect as detect;
 
 /// The networks, their weight files and the bundled models (the `mien-models` crate).
 pub use mien_models as models;
+
+/// Shared types, preprocessing, devices and the network descriptions every engine runs
+/// (the `mien-core` crate).
+pub use mien_core as core;

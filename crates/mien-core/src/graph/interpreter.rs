@@ -5,6 +5,8 @@
 //! a map's tokens (`[H · W, C]`) and a `[C, 1, 1]` map's vector are then the same values in
 //! the same order, and those ops cost nothing.
 
+use std::borrow::Cow;
+
 use pulp::{Simd, WithSimd};
 
 use super::{Activation, Attention, Conv, Dense, GraphError, Network, Op, Shape};
@@ -122,23 +124,25 @@ impl NativeNetwork {
                 actual: image.len(),
             });
         }
-        let mut values: Vec<Option<Vec<f32>>> = vec![None; self.steps.len() + 1];
+        let mut values: Vec<Option<Map>> = vec![None; self.steps.len() + 1];
         let mut shapes: Vec<Shape> = Vec::with_capacity(self.steps.len() + 1);
-        values[0] = Some(Map::from_chw(channels, height, width, image).data);
+        values[0] = Some(Map::from_chw(channels, height, width, image));
         shapes.push(self.input.into());
         for (i, step) in self.steps.iter().enumerate() {
-            let inputs: Vec<(&[f32], Shape)> = step
-                .inputs
+            let (&first, rest) = step.inputs.split_first().expect("every op reads a value");
+            // The first input is handed over when nothing reads it later, so that
+            // element-wise ops work in place.
+            let x = if self.last_use[first] == i && !rest.contains(&first) {
+                Cow::Owned(values[first].take().expect("computed before use"))
+            } else {
+                Cow::Borrowed(values[first].as_ref().expect("computed before use"))
+            };
+            let others: Vec<(&Map, Shape)> = rest
                 .iter()
-                .map(|&v| {
-                    (
-                        values[v].as_deref().expect("computed before use"),
-                        shapes[v],
-                    )
-                })
+                .map(|&v| (values[v].as_ref().expect("computed before use"), shapes[v]))
                 .collect();
-            let out = execute(&step.kernel, &inputs, step.shape);
-            debug_assert_eq!(out.len(), step.shape.len(), "{:?}", step.kernel);
+            let out = execute(&step.kernel, x, shapes[first], &others, step.shape);
+            debug_assert_eq!(out.data.len(), step.shape.len(), "{:?}", step.kernel);
             for &v in &step.inputs {
                 if self.last_use[v] == i {
                     values[v] = None;
@@ -151,7 +155,7 @@ impl NativeNetwork {
             .outputs
             .iter()
             .map(|&v| {
-                let data = values[v].clone().expect("outputs are kept");
+                let data = values[v].as_ref().expect("outputs are kept").data.clone();
                 match shapes[v] {
                     Shape::Spatial {
                         channels,
@@ -236,18 +240,16 @@ fn conv_kernel(name: &str, conv: &Conv) -> Result<Kernel, GraphError> {
     Ok(Kernel::Depthwise(Depthwise::new(conv)))
 }
 
-/// Runs `kernel` on `inputs` (values and shapes), making a value of `shape`.
-fn execute(kernel: &Kernel, inputs: &[(&[f32], Shape)], shape: Shape) -> Vec<f32> {
-    let (x, x_shape) = inputs[0];
-    let map = || match x_shape {
-        Shape::Spatial {
-            channels,
-            height,
-            width,
-        } => Map::new(height, width, channels, x.to_vec()),
-        _ => unreachable!("checked when the network was built"),
-    };
-    let (height, width, channels) = match x_shape {
+/// A value of `shape` over `data`, laid out as the interpreter stores it: maps channel-last,
+/// tokens as one row of pixels, vectors as one pixel.
+fn stored(shape: Shape, data: Vec<f32>) -> Map {
+    let (height, width, channels) = layout(shape);
+    Map::new(height, width, channels, data)
+}
+
+/// `(height, width, channels)` of a value of `shape` as it is stored.
+fn layout(shape: Shape) -> (usize, usize, usize) {
+    match shape {
         Shape::Spatial {
             channels,
             height,
@@ -255,59 +257,87 @@ fn execute(kernel: &Kernel, inputs: &[(&[f32], Shape)], shape: Shape) -> Vec<f32
         } => (height, width, channels),
         Shape::Tokens { tokens, width } => (1, tokens, width),
         Shape::Vector(d) => (1, 1, d),
+    }
+}
+
+/// Runs `kernel` on `x` (of `x_shape`) and the `others` it reads, making a value of `shape`.
+/// Element-wise kernels work in place when `x` is handed over.
+fn execute(
+    kernel: &Kernel,
+    x: Cow<'_, Map>,
+    x_shape: Shape,
+    others: &[(&Map, Shape)],
+    shape: Shape,
+) -> Map {
+    let (height, width, channels) = layout(x_shape);
+    let in_place = |x: Cow<'_, Map>, f: &dyn Fn(&mut [f32])| {
+        let mut x = x.into_owned();
+        f(&mut x.data);
+        stored(shape, x.data)
     };
+    let new = |data: Vec<f32>| stored(shape, data);
     match kernel {
-        Kernel::Conv(conv) => conv.forward(&map()).data,
+        Kernel::Conv(conv) => conv.forward(&x),
         Kernel::Depthwise3x3(conv, bias) => {
-            let mut out = conv.forward(&map()).data;
-            add_per_channel(&mut out, bias);
+            let mut out = conv.forward(&x);
+            add_per_channel(&mut out.data, bias);
             out
         }
-        Kernel::Depthwise(conv) => conv.forward(x, height, width, shape),
-        Kernel::Dense(dense) => matmul(x, &dense.weight, &dense.bias),
-        Kernel::Activation(a) => activation(*a, x.to_vec()),
-        Kernel::Add => x.iter().zip(inputs[1].0).map(|(a, b)| a + b).collect(),
-        Kernel::Mul => multiply(x, inputs[1].0, inputs[1].1),
-        Kernel::MaxPool([kernel, stride, padding]) => {
-            map().max_pool(*kernel, *stride, *padding).data
-        }
-        Kernel::GlobalAveragePool => map().global_average(),
-        Kernel::GlobalMaxPool => {
-            x.chunks_exact(channels)
-                .fold(vec![f32::NEG_INFINITY; channels], |mut m, pixel| {
-                    m.iter_mut().zip(pixel).for_each(|(m, &v)| *m = m.max(v));
-                    m
-                })
-        }
-        Kernel::ChannelMean => x
+        Kernel::Depthwise(conv) => new(conv.forward(&x.data, height, width, shape)),
+        Kernel::Dense(dense) => new(matmul(&x.data, &dense.weight, &dense.bias)),
+        Kernel::Activation(a) => in_place(x, &|v| activation(*a, v)),
+        Kernel::Add => in_place(x, &|v| {
+            v.iter_mut()
+                .zip(&others[0].0.data)
+                .for_each(|(a, b)| *a += b)
+        }),
+        Kernel::Mul => in_place(x, &|v| multiply(v, &others[0].0.data, others[0].1)),
+        Kernel::MaxPool([kernel, stride, padding]) => x.max_pool(*kernel, *stride, *padding),
+        Kernel::GlobalAveragePool => new(x.global_average()),
+        Kernel::GlobalMaxPool => new(x.data.chunks_exact(channels).fold(
+            vec![f32::NEG_INFINITY; channels],
+            |mut m, pixel| {
+                m.iter_mut().zip(pixel).for_each(|(m, &v)| *m = m.max(v));
+                m
+            },
+        )),
+        Kernel::ChannelMean => new(x
+            .data
             .chunks_exact(channels)
             .map(|pixel| pixel.iter().sum::<f32>() / channels as f32)
-            .collect(),
-        Kernel::ChannelMax => x
+            .collect()),
+        Kernel::ChannelMax => new(x
+            .data
             .chunks_exact(channels)
             .map(|pixel| pixel.iter().copied().fold(f32::NEG_INFINITY, f32::max))
-            .collect(),
-        Kernel::Same => x.to_vec(),
-        Kernel::Concat => concat(inputs),
-        Kernel::Resize => resize(x, height, width, channels, shape),
-        Kernel::CropRows(start, end) => {
-            x[start * width * channels..end * width * channels].to_vec()
+            .collect()),
+        Kernel::Same => in_place(x, &|_| {}),
+        Kernel::Concat => {
+            let mut all = vec![(&*x, x_shape)];
+            all.extend_from_slice(others);
+            new(concat(&all))
         }
-        Kernel::Slice(start, end) => x[*start..*end].to_vec(),
-        Kernel::AddConstant(values) => x.iter().zip(values).map(|(a, b)| a + b).collect(),
-        Kernel::PrependToken(token) => [token.as_slice(), x].concat(),
-        Kernel::LayerNorm(gamma, beta, epsilon) => layer_norm(x, gamma, beta, *epsilon),
-        Kernel::SelfAttention(attention) => self_attention(attention, x, channels),
+        Kernel::Resize => new(resize(&x.data, height, width, channels, shape)),
+        Kernel::CropRows(start, end) => {
+            new(x.data[start * width * channels..end * width * channels].to_vec())
+        }
+        Kernel::Slice(start, end) => new(x.data[*start..*end].to_vec()),
+        Kernel::AddConstant(values) => {
+            in_place(x, &|v| v.iter_mut().zip(values).for_each(|(a, b)| *a += b))
+        }
+        Kernel::PrependToken(token) => new([token.as_slice(), &x.data].concat()),
+        Kernel::LayerNorm(gamma, beta, epsilon) => new(layer_norm(&x.data, gamma, beta, *epsilon)),
+        Kernel::SelfAttention(attention) => new(self_attention(attention, &x.data, channels)),
         Kernel::MeanTokens => {
             let mut sums = vec![0.0; channels];
-            for token in x.chunks_exact(channels) {
+            for token in x.data.chunks_exact(channels) {
                 sums.iter_mut().zip(token).for_each(|(s, &v)| *s += v);
             }
             sums.iter_mut().for_each(|s| *s /= width as f32);
-            sums
+            new(sums)
         }
-        Kernel::FirstToken => x[..channels].to_vec(),
-        Kernel::Softmax => softmax(x),
+        Kernel::FirstToken => new(x.data[..channels].to_vec()),
+        Kernel::Softmax => new(softmax(&x.data)),
     }
 }
 
@@ -318,7 +348,7 @@ fn add_per_channel(values: &mut [f32], per_channel: &[f32]) {
     }
 }
 
-fn activation(activation: Activation, mut x: Vec<f32>) -> Vec<f32> {
+fn activation(activation: Activation, x: &mut [f32]) {
     let sigmoid = |v: f32| 1.0 / (1.0 + (-v).exp());
     match activation {
         Activation::Relu => x.iter_mut().for_each(|v| *v = v.max(0.0)),
@@ -328,47 +358,47 @@ fn activation(activation: Activation, mut x: Vec<f32>) -> Vec<f32> {
             .iter_mut()
             .for_each(|v| *v = 0.5 * *v * (1.0 + libm::erff(*v * std::f32::consts::FRAC_1_SQRT_2))),
     }
-    x
 }
 
 /// `x · gate`, the gate broadcast over `x`: the same shape, one value per pixel (a
 /// `[1, H, W]` gate, or `[1]` over a vector), or a `[C, 1, 1]` gate over every pixel of a
 /// channel-last map.
-fn multiply(x: &[f32], gate: &[f32], gate_shape: Shape) -> Vec<f32> {
-    let mut out = x.to_vec();
+fn multiply(x: &mut [f32], gate: &[f32], gate_shape: Shape) {
     if gate.len() == x.len() {
-        out.iter_mut().zip(gate).for_each(|(v, g)| *v *= g);
+        x.iter_mut().zip(gate).for_each(|(v, g)| *v *= g);
     } else if matches!(
         gate_shape,
         Shape::Spatial { channels: 1, .. } | Shape::Vector(1)
     ) {
         let per_pixel = x.len() / gate.len();
-        out.chunks_exact_mut(per_pixel)
+        x.chunks_exact_mut(per_pixel)
             .zip(gate)
             .for_each(|(pixel, g)| pixel.iter_mut().for_each(|v| *v *= g));
     } else {
-        for pixel in out.chunks_exact_mut(gate.len()) {
+        for pixel in x.chunks_exact_mut(gate.len()) {
             pixel.iter_mut().zip(gate).for_each(|(v, g)| *v *= g);
         }
     }
-    out
 }
 
 /// Values joined along the last axis of maps (channels, per pixel) or appended (vectors,
 /// tokens).
-fn concat(inputs: &[(&[f32], Shape)]) -> Vec<f32> {
+fn concat(inputs: &[(&Map, Shape)]) -> Vec<f32> {
     match inputs[0].1 {
         Shape::Spatial { height, width, .. } => {
-            let mut out = Vec::with_capacity(inputs.iter().map(|(x, _)| x.len()).sum());
+            let mut out = Vec::with_capacity(inputs.iter().map(|(x, _)| x.data.len()).sum());
             for p in 0..height * width {
                 for (x, shape) in inputs {
                     let c = shape.innermost();
-                    out.extend_from_slice(&x[p * c..(p + 1) * c]);
+                    out.extend_from_slice(&x.data[p * c..(p + 1) * c]);
                 }
             }
             out
         }
-        _ => inputs.iter().flat_map(|(x, _)| x.iter().copied()).collect(),
+        _ => inputs
+            .iter()
+            .flat_map(|(x, _)| x.data.iter().copied())
+            .collect(),
     }
 }
 

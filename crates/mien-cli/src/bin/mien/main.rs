@@ -83,6 +83,17 @@ enum Command {
         #[command(flatten)]
         analyzer: AnalyzerArgs,
     },
+    /// Write a model as an ONNX file (opset 17, float32, dynamic batch) for other runtimes:
+    /// input `image` [batch, C, H, W] as the model's preprocessing makes it (recorded in the
+    /// file's metadata), outputs `probabilities` and/or `smile`.
+    Export {
+        /// A bundled model (ferplus-smile, default) or a .safetensors file saved by `train`.
+        #[arg(long, default_value = "ferplus-smile")]
+        model: String,
+        /// The ONNX file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 /// How the photos are read, for every command.
@@ -163,7 +174,38 @@ fn main() -> ExitCode {
             };
             video(&input, &out, &options, annotate, quiet, &analyzer)
         }
+        Command::Export { model, out } => match export(&model, &out) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        },
     }
+}
+
+/// Loads `model` (a bundled name or a file) and writes it to `out` as ONNX.
+fn export(model: &str, out: &std::path::Path) -> Result<(), mien::ModelError> {
+    let device = mien::core::device::cpu();
+    let saved = match model.parse::<Pretrained>() {
+        Ok(pretrained) => pretrained.load(&device)?,
+        Err(_) => mien::models::weights::load(model, &device)?,
+    };
+    let bytes = mien::models::onnx::export_to(&saved, out)?;
+    let input = saved.spec.backbone.input();
+    println!(
+        "{}: {} ({:?} input {}×{}×{}) → {} ({:.1} MB, opset {})",
+        model,
+        saved.spec.backbone.architecture(),
+        saved.spec.preprocessing.color,
+        input.channels,
+        input.height,
+        input.width,
+        out.display(),
+        bytes as f64 / 1e6,
+        mien::core::graph::onnx::OPSET,
+    );
+    Ok(())
 }
 
 fn video(
