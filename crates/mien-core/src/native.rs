@@ -6,8 +6,9 @@
 //! 1.3 ms at batch 1. These layers do the same arithmetic in a few hundred microseconds:
 //!
 //! - convolutions as im2col and a matrix product kept in vector registers, 4 pixels × 16
-//!   output channels at a time, with batch norm folded into the weights
-//!   ([`Conv2d::then_affine`]);
+//!   output channels at a time (faer's blocked GEMM for products too large for that,
+//!   [`matmul`]), with batch norm folded into the weights by the network's description
+//!   ([`crate::graph`]);
 //! - depthwise 3×3 convolutions and the other element-wise loops in vector registers,
 //!   compiled for the processor's best instruction set and chosen at run time by `pulp`;
 //! - maps stored channel-last ([`Map`]), so a pixel's channels are contiguous.
@@ -17,8 +18,6 @@
 use std::borrow::Cow;
 
 use pulp::{Arch, Simd, WithSimd};
-
-mod from_burn;
 
 /// A feature map of one image, channel-last: value `(y, x, c)` is at
 /// `data[(y · width + x) · channels + c]`.
@@ -250,23 +249,6 @@ impl Conv2d {
             weights: reordered,
             bias,
         }
-    }
-
-    /// The convolution followed by `y · scale[c] + shift[c]` on each output channel: batch
-    /// norm at inference (see [`batch_norm_affine`]) folded into the weights and bias.
-    ///
-    /// # Panics
-    /// When `scale` or `shift` is not one value per output channel.
-    pub fn then_affine(mut self, scale: &[f32], shift: &[f32]) -> Self {
-        assert_eq!(scale.len(), self.channels_out, "affine scale");
-        assert_eq!(shift.len(), self.channels_out, "affine shift");
-        for row in self.weights.chunks_exact_mut(self.channels_out) {
-            row.iter_mut().zip(scale).for_each(|(w, s)| *w *= s);
-        }
-        for ((b, s), t) in self.bias.iter_mut().zip(scale).zip(shift) {
-            *b = *b * s + t;
-        }
-        self
     }
 
     /// `[H, W, C_in] -> [H', W', C_out]` with `H' = (H + 2·padding − kernel) / stride + 1`.
@@ -570,43 +552,9 @@ impl Depthwise3x3 {
     }
 }
 
-/// A fully connected layer `y = x·W + b`.
-#[derive(Debug, Clone)]
-pub struct Linear {
-    /// `[inputs][outputs]`, as burn stores it.
-    weights: Vec<f32>,
-    bias: Vec<f32>,
-}
-
-impl Linear {
-    /// A layer from burn's `[inputs][outputs]` weights and optional bias.
-    ///
-    /// # Panics
-    /// When the weights are not `inputs · outputs` values or the bias not `outputs`.
-    pub fn new(weights: Vec<f32>, inputs: usize, outputs: usize, bias: Option<Vec<f32>>) -> Self {
-        assert_eq!(weights.len(), inputs * outputs, "linear weights");
-        let bias = bias.unwrap_or_else(|| vec![0.0; outputs]);
-        assert_eq!(bias.len(), outputs, "linear bias");
-        Self { weights, bias }
-    }
-
-    /// `[inputs] -> [outputs]`.
-    ///
-    /// # Panics
-    /// When `x` is not `inputs` long.
-    pub fn forward(&self, x: &[f32]) -> Vec<f32> {
-        let outputs = self.bias.len();
-        assert_eq!(x.len() * outputs, self.weights.len(), "linear input size");
-        let mut y = self.bias.clone();
-        for (&v, row) in x.iter().zip(self.weights.chunks_exact(outputs)) {
-            y.iter_mut().zip(row).for_each(|(y, w)| *y += v * w);
-        }
-        y
-    }
-}
-
 /// Batch norm at inference, `(x − mean) / √(var + ε) · γ + β`, as a per-channel
-/// `(scale, shift)` for [`Conv2d::then_affine`].
+/// `(scale, shift)`, folded into the convolution before it
+/// ([`crate::graph::layers::conv`]).
 pub fn batch_norm_affine(
     gamma: &[f32],
     beta: &[f32],

@@ -11,8 +11,10 @@ use burn::store::{ModuleSnapshot, SafetensorsStore};
 use burn::tensor::activation::sigmoid;
 use image::GrayImage;
 use image::imageops::FilterType;
+use mien_core::InputShape;
+use mien_core::graph::layers::{activate, conv_activation, dense, max_pool};
+use mien_core::graph::{Activation, GraphError, NativeNetwork, Network, Op};
 use mien_core::kernels::{conv2d_layer, max_pool2d_layer};
-use mien_core::native::{self, Map};
 
 /// The network's name in errors.
 const NETWORK: &str = "eyes-open classifier";
@@ -69,36 +71,33 @@ impl EyeStateNet {
         let x = self.global.forward(x).flatten::<2>(1, 3);
         self.head.forward(x).flatten::<1>(0, 1)
     }
-}
 
-/// [`EyeStateNet`] on mien's native CPU layers ([`mien_core::native`]), used on the CPU
-/// device: the same logits up to float rounding (tested), without burn's per-operation
-/// dispatch, which dominates for 1.4 M multiply-adds a patch.
-#[derive(Debug, Clone)]
-struct NativeEyeStateNet {
-    convs: [native::Conv2d; 3],
-    head: native::Linear,
-}
-
-impl NativeEyeStateNet {
-    fn new(net: &EyeStateNet) -> Result<Self, mien_core::Error> {
-        Ok(Self {
-            convs: [
-                native::Conv2d::from_burn(&net.conv1)?,
-                native::Conv2d::from_burn(&net.conv2)?,
-                native::Conv2d::from_burn(&net.conv3)?,
-            ],
-            head: native::Linear::from_burn(&net.head)?,
-        })
-    }
-
-    /// Logit of "open" for one 24×24 patch, as [`EyeStateNet::forward`].
-    fn forward(&self, patch: Map) -> f32 {
-        let [conv1, conv2, conv3] = &self.convs;
-        let x = conv1.forward(&patch).relu().max_pool(2, 2, 0);
-        let x = conv2.forward(&x).relu().max_pool(2, 2, 0);
-        let x = conv3.forward(&x).relu();
-        self.head.forward(&x.global_average())[0]
+    /// The network's inference pass as a [`Network`] from a `[1, 24, 24]` patch to its
+    /// probability of being open (`[1]`, the sigmoid of [`EyeStateNet::forward`]), for mien's
+    /// CPU interpreter.
+    ///
+    /// # Errors
+    /// [`GraphError`] when the backend cannot hand over the weights.
+    pub fn describe(&self) -> Result<Network, GraphError> {
+        let side = PATCH as usize;
+        let input = InputShape {
+            channels: 1,
+            height: side,
+            width: side,
+        };
+        let (mut net, patch) = Network::new(input);
+        let relu = Activation::Relu;
+        let x = conv_activation(&mut net, "conv1", &self.conv1, None, relu, patch)?;
+        let x = max_pool(&mut net, "conv1.pool", &self.pool, x)?;
+        let x = conv_activation(&mut net, "conv2", &self.conv2, None, relu, x)?;
+        let x = max_pool(&mut net, "conv2.pool", &self.pool, x)?;
+        let x = conv_activation(&mut net, "conv3", &self.conv3, None, relu, x)?;
+        let x = net.push("global", Op::GlobalAveragePool, &[x])?;
+        let x = net.push("global.flatten", Op::Squeeze, &[x])?;
+        let logit = dense(&mut net, "head", &self.head, x)?;
+        let open = activate(&mut net, "head", Activation::Sigmoid, logit)?;
+        net.output("open", open);
+        Ok(net)
     }
 }
 
@@ -106,8 +105,10 @@ impl NativeEyeStateNet {
 #[derive(Debug)]
 pub struct EyeStateClassifier {
     net: EyeStateNet,
-    /// The native pass, on the CPU device.
-    native: Option<NativeEyeStateNet>,
+    /// [`EyeStateNet::describe`] run by mien's CPU interpreter, on the CPU device: the same
+    /// probabilities up to float rounding (tested), without burn's per-operation dispatch,
+    /// which dominates for 1.4 M multiply-adds a patch.
+    native: Option<NativeNetwork>,
     device: Device,
 }
 
@@ -140,7 +141,7 @@ impl EyeStateClassifier {
             ));
         }
         let native = mien_core::device::is_cpu(device)
-            .then(|| NativeEyeStateNet::new(&net))
+            .then(|| net.describe().and_then(|d| NativeNetwork::new(&d)))
             .transpose()
             .map_err(|e| DetectError::weights_from(NETWORK, e))?;
         Ok(Self {
@@ -171,9 +172,9 @@ impl EyeStateClassifier {
         if let Some(net) = &self.native {
             return values
                 .par_chunks_exact(side * side)
-                .map(|patch| {
-                    let logit = net.forward(Map::new(side, side, 1, patch.to_vec()));
-                    1.0 / (1.0 + (-logit).exp())
+                .map(|patch| match net.run(patch) {
+                    Ok(outputs) => outputs[0][0],
+                    Err(_) => f32::NAN,
                 })
                 .collect();
         }
