@@ -271,3 +271,56 @@ fn export_writes_the_bundled_model_as_onnx_and_refuses_a_truncated_file() {
     assert!(!dir.join("truncated.onnx").exists());
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn happier_edits_the_face_and_leaves_a_photo_without_faces_unchanged() {
+    let dir = temp_dir("happier");
+    let out = dir.join("happier.png");
+    let output = mien()
+        .arg("happier")
+        .arg(fixture("astronaut.jpg"))
+        .args(["--strength", "-2", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("1 face made less happy"), "{stdout}");
+    let original = mien::open_image(fixture("astronaut.jpg")).unwrap();
+    let edited = mien::open_image(&out).unwrap();
+    assert_eq!(
+        (edited.width(), edited.height()),
+        (original.width(), original.height())
+    );
+    assert_ne!(edited.to_rgb8().as_raw(), original.to_rgb8().as_raw());
+
+    let blank = dir.join("blank.png");
+    image::GrayImage::from_pixel(64, 48, image::Luma([200]))
+        .save(&blank)
+        .unwrap();
+    let unchanged = dir.join("unchanged.png");
+    let output = mien()
+        .arg("happier")
+        .arg(&blank)
+        .arg("--out")
+        .arg(&unchanged)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert!(String::from_utf8_lossy(&output.stdout).contains("no faces"));
+    assert_eq!(
+        mien::open_image(&unchanged).unwrap().to_luma8().as_raw(),
+        mien::open_image(&blank).unwrap().to_luma8().as_raw()
+    );
+
+    let output = mien()
+        .arg("happier")
+        .arg(&blank)
+        .args(["--strength", "7", "--out"])
+        .arg(dir.join("never.png"))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("outside -2..=2"));
+    std::fs::remove_dir_all(&dir).ok();
+}

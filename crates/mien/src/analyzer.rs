@@ -43,6 +43,11 @@ pub enum AnalyzeError {
     /// The model has no emotion head (a smile-only model cannot give expressions).
     #[error("the model has no emotion head; use an emotion or multi-task model")]
     NoEmotionHead,
+    /// A "make it happier" strength outside `mien::happier::STRENGTH_RANGE`.
+    #[error(
+        "strength {0} is outside -2..=2 (1: a natural smile, 2: a broad one, below 0: less happy)"
+    )]
+    InvalidStrength(f32),
 }
 
 /// Where faces come from.
@@ -338,6 +343,22 @@ impl Analyzer {
             analyses.push(rate(image, results));
         }
         Ok(analyses)
+    }
+
+    /// BlazeFace's mouth key point of each face it finds in `image`, with the face's box;
+    /// nothing when the analyzer uses another detector.
+    pub(crate) fn mouths(
+        &self,
+        image: &DynamicImage,
+    ) -> Result<Vec<(FaceBox, [f32; 2])>, AnalyzeError> {
+        let Faces::BlazeFace(detector) = &self.faces else {
+            return Ok(Vec::new());
+        };
+        Ok(detector
+            .detect_faces(image)?
+            .into_iter()
+            .map(|d| (d.face, [d.keypoints[3].0, d.keypoints[3].1]))
+            .collect())
     }
 
     /// The faces of `image`; `gray` is its gray copy, made here if the eye cascade needs it.

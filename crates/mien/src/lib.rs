@@ -34,10 +34,12 @@
 
 mod analysis;
 mod analyzer;
+pub mod happier;
 pub mod video;
 
 pub use analysis::{Analysis, FaceAnalysis};
 pub use analyzer::{AnalyzeError, Analyzer, AnalyzerBuilder};
+pub use happier::HappierEdit;
 pub use mien_core::{
     Emotion, EmotionProbabilities, FaceBox, FaceDetector, LabelSet, WholeImage, decode_image,
     image, open_image, select_device,
