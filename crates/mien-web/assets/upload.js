@@ -1,5 +1,5 @@
 // The upload page: send the chosen or dropped photo to /api/analyze (a video to /api/video),
-// draw the answer.
+// draw the answer; "Make it happier" sends the photo to /api/happier and shows the edit.
 "use strict";
 
 (() => {
@@ -13,6 +13,10 @@
   const timeline = document.getElementById("timeline");
   const videoSummary = document.getElementById("video-summary");
   const tracks = document.getElementById("tracks");
+  const happierButton = document.getElementById("happier");
+  const happierResult = document.getElementById("happier-result");
+  const happierPhoto = document.getElementById("happier-photo");
+  const happierSummary = document.getElementById("happier-summary");
   const say = mien.say;
   const MAX_CANVAS_WIDTH = 1600;
 
@@ -25,6 +29,8 @@
 
   // Only the answer to the latest upload is shown, whatever order answers arrive in.
   let latest = 0;
+  // The photo last analysed, for "Make it happier".
+  let lastPhoto = null;
 
   /** Posts `file` to `path`; resolves to the answer or throws an Error with a message to show. */
   async function post(file, path = "/api/analyze") {
@@ -70,10 +76,39 @@
     say(video.warning ? `${file.name}: ${video.warning}` : `${file.name}: ${video.width}×${video.height}`, Boolean(video.warning));
   }
 
+  /** The last photo with every face smiling more, and each face's smile before and after. */
+  async function makeHappier() {
+    const file = lastPhoto;
+    if (!file) return;
+    const request = latest;
+    happierButton.disabled = true;
+    say(`Making ${file.name} happier…`);
+    let answer;
+    try {
+      answer = await post(file, "/api/happier?strength=1");
+    } catch (error) {
+      if (request === latest) say(`${file.name}: ${error.message}`, true);
+      happierButton.disabled = false;
+      return;
+    }
+    happierButton.disabled = false;
+    if (request !== latest) return;
+    happierPhoto.src = answer.image;
+    const n = answer.smiles.length;
+    happierSummary.textContent = n === 0
+      ? "No faces to make happier."
+      : answer.smiles.map((s, i) => `Face ${i + 1}: smile ${s.before.toFixed(1)} → ${s.after.toFixed(1)}`).join(" · ");
+    happierResult.dataset.faces = String(n);
+    happierResult.hidden = false;
+    say(`${file.name}: made happier`);
+  }
+
   async function analyze(file) {
     const request = ++latest;
     result.hidden = true;
     videoResult.hidden = true;
+    happierResult.hidden = true;
+    lastPhoto = null;
     if (file.size > maxUploadBytes) {
       const mb = (maxUploadBytes / 1048576).toFixed(0);
       say(`${file.name} is ${(file.size / 1048576).toFixed(1)} MB; this server takes up to ${mb} MB.`, true);
@@ -108,10 +143,13 @@
     summary.textContent = mien.summary(analysis);
     mien.renderFaces(faces, analysis);
     result.dataset.faces = String(analysis.faces.length);
+    lastPhoto = file;
+    happierButton.hidden = analysis.faces.length === 0;
     result.hidden = false;
     say(`${file.name}: ${analysis.width}×${analysis.height}`);
   }
 
+  happierButton.addEventListener("click", makeHappier);
   input.addEventListener("change", () => {
     if (input.files.length > 0) analyze(input.files[0]);
     input.value = ""; // choosing the same file again analyses it again

@@ -4,7 +4,7 @@
 //        --camera target/e2e/camera.y4m --video target/e2e/clip.mp4 --out target/e2e
 //
 // 1. Upload page: a text file named .jpg shows the server's error; fixtures/astronaut.jpg
-//    shows one face, "happy", a smile score.
+//    shows one face, "happy", a smile score; "Make it happier" shows the edited photo.
 // 2. Upload page with a video (--video, an mp4 of the fixture photo): one track, "happy",
 //    its best moment shown.
 // 3. Live page: Chromium's fake camera plays the y4m clip; expect results to keep arriving
@@ -75,7 +75,20 @@ async function uploadPage(browser, base) {
   const smile = Number(smileText.match(/smile ([\d.]+) \/ 10/)?.[1]);
   const summary = await page.textContent("#summary");
   await page.screenshot({ path: join(out, "upload.png"), fullPage: true });
+  // "Make it happier": the edited photo and the face's smile before and after.
+  await page.click("#happier");
+  await page.waitForSelector("#happier-result:not([hidden])", { timeout: 30_000 });
+  const happierFaces = await page.getAttribute("#happier-result", "data-faces");
+  const happierSummary = await page.textContent("#happier-summary");
+  await page.waitForFunction(() => {
+    const img = document.querySelector("#happier-photo");
+    return img.complete && img.naturalWidth > 0;
+  }, null, { timeout: 10_000 });
+  const happierWidth = await page.$eval("#happier-photo", (img) => img.naturalWidth);
   await page.close();
+  assert.equal(happierFaces, "1", "one face made happier");
+  assert.match(happierSummary, /Face 1: smile [\d.]+ → [\d.]+/, happierSummary);
+  assert.equal(happierWidth, 512, "the edited photo is shown at the photo's size");
   assert.equal(faces, "1", "the page reports one face");
   assert.equal(cards, 1, "one face card");
   assert.match(emotion, /happy/, "the astronaut smiles");

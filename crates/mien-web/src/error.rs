@@ -93,7 +93,8 @@ pub(crate) async fn not_found(uri: Uri) -> ApiError {
 /// 405 for a route used with the wrong method (e.g. `GET /api/analyze`).
 pub(crate) async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
     let hint = match uri.path() {
-        "/api/analyze" => "POST an image to it",
+        "/api/analyze" | "/api/happier" => "POST an image to it",
+        "/api/video" => "POST a video to it",
         "/api/live" => "open it as a WebSocket",
         _ => "use GET",
     };

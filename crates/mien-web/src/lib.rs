@@ -8,6 +8,7 @@
 //! | `GET /` | upload page: choose or drop a photo, see it annotated, per-face probability bars, the rating |
 //! | `GET /live` | webcam page: frames go to the server over a WebSocket, results are drawn over the video |
 //! | `POST /api/analyze` | an image (raw body or multipart) → the [`mien::Analysis`] as JSON |
+//! | `POST /api/happier?strength=S` | an image → the photo with every face's smile made stronger (S from −2 to 2; 1 when left out) as a JPEG `data:` URL, with each face's smile before and after |
 //! | `POST /api/video` | a video of up to 60 s (needs the `ffmpeg` program) → its faces' tracks, best moments and timelines ([`VideoResult`]) |
 //! | `GET /api/live` | the WebSocket behind `/live`: binary image frames in, [`LiveResult`] JSON out |
 //! | `GET /healthz` | `{"status": "ok", …}` |
@@ -34,6 +35,7 @@ mod analyze;
 mod assets;
 mod body;
 mod error;
+mod happier;
 mod live;
 mod serve;
 mod video;
@@ -134,6 +136,7 @@ pub fn router(analyzer: mien::Analyzer, config: ServerConfig) -> Router {
         .route("/healthz", get(analyze::health))
         .route("/api/analyze", post(analyze::analyze))
         .route("/api/video", post(video::analyze_video))
+        .route("/api/happier", post(happier::happier))
         .route("/api/live", get(live::upgrade))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)

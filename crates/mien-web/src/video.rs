@@ -143,7 +143,7 @@ fn face_crop(frame: &RgbImage, b: mien::FaceBox) -> RgbImage {
 }
 
 /// `image` as a JPEG `data:` URL.
-fn jpeg_data_url(image: &RgbImage) -> String {
+pub(crate) fn jpeg_data_url(image: &RgbImage) -> String {
     let mut jpeg = Vec::new();
     let encoded = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 85)
         .encode_image(image)

@@ -425,3 +425,45 @@ proptest::proptest! {
         proptest::prop_assert_eq!(get(server(), "/healthz").status, 200);
     }
 }
+
+#[test]
+fn happier_answers_the_edited_photo_with_each_smile_before_and_after() {
+    let address = start(ServerConfig::default());
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let post = |query: &str, body: &[u8]| {
+        let mut response = agent
+            .post(format!("http://{address}/api/happier{query}"))
+            .header("content-type", "image/jpeg")
+            .send(body)
+            .expect("the server answers");
+        let status = response.status().as_u16();
+        let text = response.body_mut().read_to_string().unwrap();
+        (
+            status,
+            serde_json::from_str::<serde_json::Value>(&text).unwrap(),
+        )
+    };
+    let photo = std::fs::read(common::SAMPLE).unwrap();
+    let (status, answer) = post("?strength=-2", &photo);
+    assert_eq!(status, 200, "{answer}");
+    assert!(
+        answer["image"]
+            .as_str()
+            .unwrap()
+            .starts_with("data:image/jpeg;base64,")
+    );
+    let smiles = answer["smiles"].as_array().unwrap();
+    assert_eq!(smiles.len(), 1, "{answer}");
+    assert!(
+        smiles[0]["after"].as_f64() < smiles[0]["before"].as_f64(),
+        "{answer}"
+    );
+    let (status, answer) = post("?strength=9", &photo);
+    assert_eq!(status, 400, "{answer}");
+    assert!(answer["error"].as_str().unwrap().contains("outside -2..=2"));
+    let (status, answer) = post("", b"not an image");
+    assert_eq!(status, 422, "{answer}");
+}
