@@ -37,7 +37,7 @@ mod preprocess;
 
 pub use backbone::{Backbone, InputShape};
 pub use data_dir::data_dir;
-pub use detector::{FaceDetector, WholeImage};
+pub use detector::{Detection, FaceDetector, FaceKeyPoints, WholeImage};
 pub use device::{DeviceChoice, device_for, select_device};
 pub use emotion::{Emotion, EmotionProbabilities, LabelSet};
 pub use error::Error;

@@ -163,3 +163,23 @@ fn both_engines_find_the_same_face_on_a_shrunk_photo() {
     }
     assert!((a.confidence - b.confidence).abs() < 0.02, "{a:?} vs {b:?}");
 }
+
+#[test]
+fn detections_carry_the_key_points_through_the_trait() {
+    use mien_core::FaceDetector;
+    let detector = detector();
+    let photo = mien_core::open_image(fixture("astronaut.jpg")).unwrap();
+    let native = detector.detect_faces(&photo).unwrap();
+    let through_trait = detector.detections(&photo).unwrap();
+    assert_eq!(native.len(), 1);
+    assert_eq!(through_trait.len(), 1);
+    let (face, points) = (native[0], through_trait[0].key_points.unwrap());
+    assert_eq!(through_trait[0].face, face.face);
+    let eyes = face.eyes();
+    assert_eq!(points.left_eye, [eyes.left.0, eyes.left.1]);
+    assert_eq!(points.right_eye, [eyes.right.0, eyes.right.1]);
+    assert_eq!(points.mouth, [face.keypoints[3].0, face.keypoints[3].1]);
+    // The mouth lies below the eyes and between them.
+    assert!(points.mouth[1] > points.left_eye[1] + 20.0);
+    assert!((points.left_eye[0]..points.right_eye[0]).contains(&points.mouth[0]));
+}

@@ -5,7 +5,7 @@ use std::cell::OnceCell;
 use burn::module::Module;
 use burn::prelude::*;
 use image::{DynamicImage, GenericImageView, GrayImage};
-use mien_core::{EmotionProbabilities, FaceBox, FaceDetector, LabelSet, read_f32};
+use mien_core::{Detection, EmotionProbabilities, FaceBox, FaceDetector, LabelSet, read_f32};
 use mien_detect::align::{CropConfig, Eyes, align_face_rgb};
 use mien_detect::eye_state::EyeStateClassifier;
 use mien_detect::eyes::EyeFinder;
@@ -52,10 +52,9 @@ pub enum AnalyzeError {
 
 /// Where faces come from.
 enum Faces {
-    /// BlazeFace, whose key points give the eyes.
-    BlazeFace(Box<BlazeFaceDetector>),
-    /// Any detector; eyes from the eye cascade.
-    Other(Box<dyn FaceDetector>),
+    /// A detector (BlazeFace unless the builder was given another); eyes from its key points
+    /// where it finds them, else from the eye cascade.
+    Detector(Box<dyn FaceDetector>),
     /// The whole image is one face (pre-cropped faces).
     WholeImage,
 }
@@ -201,9 +200,9 @@ impl AnalyzerBuilder {
         let faces = if self.whole_image {
             Faces::WholeImage
         } else if let Some(detector) = self.detector {
-            Faces::Other(detector)
+            Faces::Detector(detector)
         } else {
-            Faces::BlazeFace(Box::new(BlazeFaceDetector::bundled(&device)?))
+            Faces::Detector(Box::new(BlazeFaceDetector::bundled(&device)?))
         };
         let eye_state = if self.eye_state {
             Some(EyeStateClassifier::bundled(&device)?)
@@ -254,8 +253,7 @@ impl Analyzer {
     /// The face detector's name.
     pub fn detector_name(&self) -> &str {
         match &self.faces {
-            Faces::BlazeFace(d) => d.name(),
-            Faces::Other(d) => d.name(),
+            Faces::Detector(d) => d.name(),
             Faces::WholeImage => "whole-image",
         }
     }
@@ -345,19 +343,19 @@ impl Analyzer {
         Ok(analyses)
     }
 
-    /// BlazeFace's mouth key point of each face it finds in `image`, with the face's box;
-    /// nothing when the analyzer uses another detector.
+    /// The mouth key point of each face the detector finds in `image` with key points
+    /// (BlazeFace does), with the face's box.
     pub(crate) fn mouths(
         &self,
         image: &DynamicImage,
     ) -> Result<Vec<(FaceBox, [f32; 2])>, AnalyzeError> {
-        let Faces::BlazeFace(detector) = &self.faces else {
+        let Faces::Detector(detector) = &self.faces else {
             return Ok(Vec::new());
         };
         Ok(detector
-            .detect_faces(image)?
+            .detections(image)?
             .into_iter()
-            .map(|d| (d.face, [d.keypoints[3].0, d.keypoints[3].1]))
+            .filter_map(|d| Some((d.face, d.key_points?.mouth)))
             .collect())
     }
 
@@ -376,22 +374,22 @@ impl Analyzer {
                 face: FaceBox::whole_image(w, h),
                 eyes: None,
             }],
-            Faces::BlazeFace(detector) => detector
-                .detect_faces(image)?
-                .into_iter()
-                .map(|d| Located {
-                    face: d.face,
-                    eyes: Some(d.eyes()),
-                })
-                .collect(),
-            Faces::Other(detector) => {
+            Faces::Detector(detector) => {
                 let finder = EyeFinder::default();
                 detector
-                    .detect(image)?
+                    .detections(image)?
                     .into_iter()
-                    .map(|face| {
-                        let gray = gray.get_or_init(|| opencv_gray(image));
-                        let eyes = finder.find(gray, &face).ok().flatten();
+                    .map(|Detection { face, key_points }| {
+                        let eyes = match key_points {
+                            Some(points) => Some(Eyes {
+                                left: (points.left_eye[0], points.left_eye[1]),
+                                right: (points.right_eye[0], points.right_eye[1]),
+                            }),
+                            None => {
+                                let gray = gray.get_or_init(|| opencv_gray(image));
+                                finder.find(gray, &face).ok().flatten()
+                            }
+                        };
                         Located { face, eyes }
                     })
                     .collect()

@@ -41,8 +41,8 @@ pub use analysis::{Analysis, FaceAnalysis};
 pub use analyzer::{AnalyzeError, Analyzer, AnalyzerBuilder};
 pub use happier::HappierEdit;
 pub use mien_core::{
-    Emotion, EmotionProbabilities, FaceBox, FaceDetector, LabelSet, WholeImage, decode_image,
-    image, open_image, select_device,
+    Detection, Emotion, EmotionProbabilities, FaceBox, FaceDetector, FaceKeyPoints, LabelSet,
+    WholeImage, decode_image, image, open_image, select_device,
 };
 pub use mien_detect::{BlazeFaceDetector, DetectError};
 pub use mien_models::pretrained::Pretrained;

@@ -142,3 +142,60 @@ fn any_detector_plugs_in_and_its_faces_get_eyes_from_the_cascade() {
     assert!(left[0] < right[0]);
     assert!(face.eyes_open.unwrap() > 0.5, "{face:?}");
 }
+
+/// A detector that finds one face at a fixed place, with or without key points.
+struct FixedDetector(Option<mien::FaceKeyPoints>);
+
+impl mien::FaceDetector for FixedDetector {
+    fn name(&self) -> &str {
+        "fixed"
+    }
+
+    fn detect(&self, _: &image::DynamicImage) -> Result<Vec<mien::FaceBox>, mien::core::Error> {
+        Ok(vec![mien::FaceBox::new(173.0, 74.0, 105.0, 105.0, 0.9)])
+    }
+
+    fn detections(
+        &self,
+        image: &image::DynamicImage,
+    ) -> Result<Vec<mien::Detection>, mien::core::Error> {
+        Ok(self
+            .detect(image)?
+            .into_iter()
+            .map(|face| mien::Detection {
+                face,
+                key_points: self.0,
+            })
+            .collect())
+    }
+}
+
+#[test]
+fn any_detector_s_key_points_give_the_eyes() {
+    let photo = mien::open_image(fixture("astronaut.jpg")).unwrap();
+    let points = mien::FaceKeyPoints {
+        left_eye: [200.0, 100.0],
+        right_eye: [250.0, 104.0],
+        nose: [225.0, 125.0],
+        mouth: [225.0, 145.0],
+    };
+    let with_points = Analyzer::builder()
+        .detector(Box::new(FixedDetector(Some(points))))
+        .eye_state(false)
+        .build()
+        .unwrap();
+    let analysis = with_points.analyze(&photo).unwrap();
+    assert_eq!(analysis.faces.len(), 1);
+    assert_eq!(
+        analysis.faces[0].eyes,
+        Some([[200.0, 100.0], [250.0, 104.0]])
+    );
+    // Without key points the eye cascade looks for them inside the box instead.
+    let without = Analyzer::builder()
+        .detector(Box::new(FixedDetector(None)))
+        .eye_state(false)
+        .build()
+        .unwrap();
+    let eyes = without.analyze(&photo).unwrap().faces[0].eyes;
+    assert_ne!(eyes, Some([[200.0, 100.0], [250.0, 104.0]]));
+}

@@ -34,7 +34,7 @@ use burn::prelude::*;
 use burn::store::{ModuleSnapshot, SafetensorsStore};
 use image::imageops::FilterType;
 use image::{DynamicImage, GenericImageView};
-use mien_core::{Error, FaceBox, FaceDetector};
+use mien_core::{Detection, Error, FaceBox, FaceDetector, FaceKeyPoints};
 use rayon::prelude::*;
 
 use crate::DetectError;
@@ -225,6 +225,26 @@ impl FaceDetector for BlazeFaceDetector {
             .detect_faces(image)?
             .into_iter()
             .map(|d| d.face)
+            .collect())
+    }
+
+    fn detections(&self, image: &DynamicImage) -> Result<Vec<Detection>, Error> {
+        Ok(self
+            .detect_faces(image)?
+            .into_iter()
+            .map(|d| {
+                let eyes = d.eyes();
+                let point = |(x, y): (f32, f32)| [x, y];
+                Detection {
+                    face: d.face,
+                    key_points: Some(FaceKeyPoints {
+                        left_eye: point(eyes.left),
+                        right_eye: point(eyes.right),
+                        nose: point(d.keypoints[2]),
+                        mouth: point(d.keypoints[3]),
+                    }),
+                }
+            })
             .collect())
     }
 }
