@@ -16,6 +16,21 @@ pub struct PhotoFace {
     pub eyes_open: f32,
 }
 
+impl PhotoFace {
+    /// A face as the analyzer reads it: its smile, whether its eyes were found (BlazeFace's
+    /// key points or the eye cascade: both or none), and the eyes-open classifier's
+    /// probability when it ran. Without the classifier, found eyes count as open and missing
+    /// ones as closed.
+    pub fn new(smile: SmileScore, eyes_found: bool, eyes_open: Option<f32>) -> Self {
+        let found = if eyes_found { 1.0 } else { 0.0 };
+        Self {
+            smile,
+            eyes_found: if eyes_found { 2 } else { 0 },
+            eyes_open: eyes_open.unwrap_or(found),
+        }
+    }
+}
+
 /// The seed projects' photo rating, exactly:
 /// `open_eye_ratio = 0.5 × eye_count / face_count`,
 /// `avg_smile = mean of per-face level weights {none 0.2, mild 0.5, moderate 0.7, huge 1.0}`,
@@ -65,6 +80,15 @@ pub fn rate_photo(faces: &[PhotoFace]) -> Option<f32> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn without_the_classifier_found_eyes_count_as_open() {
+        let smile = SmileScore::from_intensity(0.5);
+        assert_eq!(PhotoFace::new(smile, true, None).eyes_open, 1.0);
+        assert_eq!(PhotoFace::new(smile, false, None).eyes_open, 0.0);
+        assert_eq!(PhotoFace::new(smile, true, Some(0.25)).eyes_open, 0.25);
+        assert_eq!(PhotoFace::new(smile, false, None).eyes_found, 0);
+    }
 
     fn face(intensity: f32, eyes_found: u32, eyes_open: f32) -> PhotoFace {
         PhotoFace {

@@ -509,13 +509,7 @@ fn eyes_open(
 fn rate(image: &DynamicImage, faces: Vec<FaceAnalysis>) -> Analysis {
     let photo_faces: Vec<PhotoFace> = faces
         .iter()
-        .map(|f| PhotoFace {
-            smile: f.smile,
-            eyes_found: if f.eyes.is_some() { 2 } else { 0 },
-            eyes_open: f
-                .eyes_open
-                .unwrap_or(if f.eyes.is_some() { 1.0 } else { 0.0 }),
-        })
+        .map(|f| PhotoFace::new(f.smile, f.eyes.is_some(), f.eyes_open))
         .collect();
     Analysis {
         width: image.width(),
