@@ -43,9 +43,21 @@ struct Smile {
 /// `POST /api/analyze` takes it.
 pub(crate) async fn happier(
     State(state): State<AppState>,
-    Query(query): Query<HappierQuery>,
     request: Request,
 ) -> Result<Json<HappierAnswer>, ApiError> {
+    // The body is read before the query is judged: answering first and closing the
+    // connection while the client still sends would reach it as a broken connection.
+    let uri = request.uri().clone();
+    let (name, upload) = read_upload(&state, request).await?;
+    let Query(query) = Query::<HappierQuery>::try_from_uri(&uri).map_err(|rejection| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "{}: use ?strength=S with S from -2 to 2",
+                rejection.body_text()
+            ),
+        )
+    })?;
     let strength = query.strength.unwrap_or(1.0);
     if !mien::happier::STRENGTH_RANGE.contains(&strength) {
         return Err(ApiError::new(
@@ -53,7 +65,6 @@ pub(crate) async fn happier(
             format!("strength={strength} is outside -2..=2 (1: a natural smile, 2: a broad one)"),
         ));
     }
-    let (name, upload) = read_upload(&state, request).await?;
     if upload.bytes.is_empty() {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,

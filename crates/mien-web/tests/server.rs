@@ -464,6 +464,12 @@ fn happier_answers_the_edited_photo_with_each_smile_before_and_after() {
     let (status, answer) = post("?strength=9", &photo);
     assert_eq!(status, 400, "{answer}");
     assert!(answer["error"].as_str().unwrap().contains("outside -2..=2"));
+    let (status, answer) = post("?strength=lots", &photo);
+    assert_eq!(status, 400, "{answer}");
+    assert!(
+        answer["error"].as_str().unwrap().contains("?strength=S"),
+        "{answer}"
+    );
     let (status, answer) = post("", b"not an image");
     assert_eq!(status, 422, "{answer}");
 }

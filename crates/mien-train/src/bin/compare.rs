@@ -1,6 +1,6 @@
 //! Compares finished (or interrupted) training runs: a Markdown table of each run's best
 //! validation accuracy, macro-F1 at that epoch, parameters, CPU latency at batch 1 (burn-flex,
-//! and mien's native pass where the architecture has one), epochs, training faces and time,
+//! and mien's native interpreter), epochs, training faces and time,
 //! plus one plot of every run's validation curve against epochs and against training hours.
 //!
 //! ```text
@@ -52,8 +52,8 @@ struct Row {
     /// Training faces over all epochs.
     faces: usize,
     latency_ms: f64,
-    /// Batch-1 latency of mien's native CPU pass, for architectures that have one.
-    native_ms: Option<f64>,
+    /// Batch-1 latency of mien's native CPU interpreter.
+    native_ms: f64,
 }
 
 fn read_history(run: &Path) -> Result<Vec<EpochRecord>, Box<dyn std::error::Error>> {
@@ -101,12 +101,12 @@ fn latency_ms(model: &weights::SavedModel, runs: usize, device: &Device) -> f64 
 fn native_latency_ms(
     model: &weights::SavedModel,
     runs: usize,
-) -> Result<Option<f64>, Box<dyn std::error::Error>> {
+) -> Result<f64, Box<dyn std::error::Error>> {
     let native = NativeModel::from_model(&model.model)?;
     let face = vec![0.0; model.spec.preprocessing.values_per_image()];
-    Ok(Some(median_ms(runs, || {
+    Ok(median_ms(runs, || {
         native.predict(&face);
-    })))
+    }))
 }
 
 /// The median of `runs` timed calls of `f` after three untimed ones, in milliseconds.
@@ -167,7 +167,7 @@ fn table(rows: &[Row]) -> String {
             r.faces,
             r.hours,
             r.latency_ms,
-            r.native_ms.map_or("-".into(), |ms| format!("{ms:.2}")),
+            format!("{:.2}", r.native_ms),
         ));
     }
     text
