@@ -157,7 +157,7 @@ fn table(rows: &[Row]) -> String {
     );
     for r in rows {
         text.push_str(&format!(
-            "| {} | {} | {:.2} % | {} | {} / {} | {} | {:.2} | {:.2} | {} |\n",
+            "| {} | {} | {:.2} % | {} | {} / {} | {} | {:.2} | {:.2} | {:.2} |\n",
             r.name,
             r.params,
             100.0 * r.accuracy,
@@ -167,7 +167,7 @@ fn table(rows: &[Row]) -> String {
             r.faces,
             r.hours,
             r.latency_ms,
-            format!("{:.2}", r.native_ms),
+            r.native_ms,
         ));
     }
     text
