@@ -71,11 +71,7 @@ pub(crate) async fn analyze(
 ) -> Result<Response, ApiError> {
     let (name, upload) = read_upload(&state, request).await?;
     if upload.bytes.is_empty() {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "the upload is empty: send the image file as the request body or as the \
-             multipart field `image`",
-        ));
+        return Err(ApiError::empty_upload("image"));
     }
     // `upload` keeps its share of the memory budget until the analysis is done.
     let (analysis, milliseconds) = state.analyze_bytes(upload.bytes.clone(), name).await?;

@@ -24,6 +24,17 @@ impl ApiError {
         }
     }
 
+    /// 400 for an empty upload of a `what` ("image", "video").
+    pub(crate) fn empty_upload(what: &str) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "the upload is empty: send the {what} file as the request body or as the \
+                 multipart field `image`"
+            ),
+        )
+    }
+
     /// 503: a semaphore was closed because the server is stopping.
     pub(crate) fn shutting_down() -> Self {
         Self::new(

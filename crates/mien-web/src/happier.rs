@@ -66,11 +66,7 @@ pub(crate) async fn happier(
         ));
     }
     if upload.bytes.is_empty() {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "the upload is empty: send the image file as the request body or as the \
-             multipart field `image`",
-        ));
+        return Err(ApiError::empty_upload("image"));
     }
     let bytes = upload.bytes.clone();
     let answer = state

@@ -62,11 +62,7 @@ pub(crate) async fn analyze_video(
 ) -> Result<Json<VideoResult>, ApiError> {
     let (_, upload) = crate::analyze::read_upload(&state, request).await?;
     if upload.bytes.is_empty() {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "the upload is empty: send the video file as the request body or as the \
-             multipart field `image`",
-        ));
+        return Err(ApiError::empty_upload("video"));
     }
     let bytes = upload.bytes.clone();
     let result = state
