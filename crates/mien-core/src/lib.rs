@@ -34,6 +34,7 @@ mod image_io;
 pub mod kernels;
 pub mod native;
 mod preprocess;
+pub mod weights;
 
 pub use backbone::{Backbone, InputShape};
 pub use data_dir::data_dir;

@@ -31,9 +31,9 @@ pub enum DetectError {
         network: &'static str,
         /// What is wrong.
         problem: String,
-        /// The error underneath, when there is one.
+        /// The error underneath.
         #[source]
-        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// An annotated benchmark (boxes file or photo) could not be read.
     #[error("benchmark: {0}")]
@@ -44,15 +44,6 @@ pub enum DetectError {
 }
 
 impl DetectError {
-    /// [`DetectError::Weights`] for `network`, saying what is wrong.
-    pub(crate) fn weights(network: &'static str, problem: impl Into<String>) -> Self {
-        DetectError::Weights {
-            network,
-            problem: problem.into(),
-            source: None,
-        }
-    }
-
     /// [`DetectError::Weights`] for `network`, caused by `source`.
     pub(crate) fn weights_from(
         network: &'static str,
@@ -61,7 +52,7 @@ impl DetectError {
         DetectError::Weights {
             network,
             problem: source.to_string(),
-            source: Some(Box::new(source)),
+            source: Box::new(source),
         }
     }
 }

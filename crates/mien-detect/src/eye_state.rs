@@ -126,20 +126,8 @@ impl EyeStateClassifier {
     /// # Errors
     /// [`DetectError::Weights`] when tensors are missing or mis-shaped.
     pub fn from_bytes(bytes: &[u8], device: &Device) -> Result<Self, DetectError> {
-        let mut net = EyeStateNet::new(device);
-        let mut store = SafetensorsStore::from_bytes(Some(bytes.to_vec()));
-        let result = net
-            .load_from(&mut store)
+        let net = mien_core::weights::load_module(EyeStateNet::new(device), bytes)
             .map_err(|e| DetectError::weights_from(NETWORK, e))?;
-        if !result.missing.is_empty() || !result.errors.is_empty() {
-            return Err(DetectError::weights(
-                NETWORK,
-                format!(
-                    "missing tensors {:?}, errors {:?}",
-                    result.missing, result.errors
-                ),
-            ));
-        }
         let native = mien_core::device::is_cpu(device)
             .then(|| net.describe().and_then(|d| NativeNetwork::new(&d)))
             .transpose()

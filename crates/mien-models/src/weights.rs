@@ -31,6 +31,7 @@ use burn::store::{ModuleSnapshot, SafetensorsStore};
 use burn::tensor::activation::{sigmoid, softmax};
 use mien_core::graph::layers::{activate, dense};
 use mien_core::graph::{Activation, GraphError, Network, Op};
+use mien_core::weights::WeightsError;
 use mien_core::{Backbone, LabelSet, Preprocessing};
 use serde::{Deserialize, Serialize};
 
@@ -364,17 +365,6 @@ pub fn spec_from_bytes(bytes: &[u8], origin: &Path) -> Result<ModelSpec, ModelEr
     Ok(spec)
 }
 
-/// How many values the tensors of safetensors `bytes` hold (0 when the header is unreadable).
-fn stored_values(bytes: &[u8]) -> usize {
-    safetensors::SafeTensors::read_metadata(bytes).map_or(0, |(_, metadata)| {
-        metadata
-            .tensors()
-            .values()
-            .map(|info| info.shape.iter().fold(1usize, |n, &d| n.saturating_mul(d)))
-            .fold(0usize, usize::saturating_add)
-    })
-}
-
 /// Loads a model file: reads its spec, builds the model on `device`, loads the weights.
 ///
 /// # Errors
@@ -394,7 +384,7 @@ pub fn load_bytes(bytes: &[u8], origin: &Path, device: &Device) -> Result<SavedM
     let path = origin;
     let spec = spec_from_bytes(bytes, path)?;
     // A spec that parses but cannot be built is the file's fault: say which file.
-    let mut model = spec.init(device).map_err(|e| match e {
+    let model = spec.init(device).map_err(|e| match e {
         ModelError::InvalidSpec(message) => ModelError::BadSpec {
             path: path.to_owned(),
             message,
@@ -406,51 +396,13 @@ pub fn load_bytes(bytes: &[u8], origin: &Path, device: &Device) -> Result<SavedM
         architecture: spec.backbone.architecture().to_string(),
         message,
     };
-    // burn allocates parameters lazily, on first use: a spec describing a network far
-    // larger than the file (a damaged or hostile width) is refused before it costs memory.
-    let needed = model.num_params();
-    let stored = stored_values(bytes);
-    if needed > stored {
-        return Err(mismatch(format!(
-            "the spec describes a network of {needed} parameters, the file holds {stored} values"
-        )));
-    }
-    let mut store = SafetensorsStore::from_bytes(Some(bytes.to_vec())).allow_partial(true);
-    let result = model
-        .load_from(&mut store)
-        .map_err(|e| mismatch(e.to_string()))?;
-    let mut problems = Vec::new();
-    if !result.missing.is_empty() {
-        let names: Vec<_> = result
-            .missing
-            .iter()
-            .take(3)
-            .map(|(name, _)| name.as_str())
-            .collect();
-        problems.push(format!(
-            "{} tensors missing (e.g. {})",
-            result.missing.len(),
-            names.join(", ")
-        ));
-    }
-    if !result.unused.is_empty() {
-        let names: Vec<_> = result.unused.iter().take(3).map(String::as_str).collect();
-        problems.push(format!(
-            "{} unexpected tensors (e.g. {})",
-            result.unused.len(),
-            names.join(", ")
-        ));
-    }
-    if !result.errors.is_empty() {
-        problems.push(format!(
-            "{} tensors could not be applied (first: {:?})",
-            result.errors.len(),
-            result.errors[0]
-        ));
-    }
-    if !problems.is_empty() {
-        return Err(mismatch(problems.join("; ")));
-    }
+    let model = mien_core::weights::load_module(model, bytes).map_err(|e| match e {
+        WeightsError::NotSafetensors { message } => ModelError::NotSafetensors {
+            path: path.to_owned(),
+            message,
+        },
+        other => mismatch(other.to_string()),
+    })?;
     debug_assert_eq!(model.backbone().input_shape(), spec.backbone.input());
     Ok(SavedModel { spec, model })
 }

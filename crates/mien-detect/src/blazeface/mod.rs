@@ -31,7 +31,6 @@ pub use decode::{anchor_centres, candidates, clip_to_photo, weighted_nms};
 pub use net::{ANCHORS, BOX_VALUES, BlazeFaceNet, INPUT_SIZE, STEM_PATCH, STEM_SIZE};
 
 use burn::prelude::*;
-use burn::store::{ModuleSnapshot, SafetensorsStore};
 use image::imageops::FilterType;
 use image::{DynamicImage, GenericImageView};
 use mien_core::{Detection, Error, FaceBox, FaceDetector, FaceKeyPoints};
@@ -100,23 +99,11 @@ impl BlazeFaceDetector {
     /// Weights from safetensors bytes in the layout `tools/blazeface_export.py` writes.
     ///
     /// # Errors
-    /// [`DetectError::Weights`] when the bytes are not safetensors, or tensors are missing
-    /// or mis-shaped.
+    /// [`DetectError::Weights`] when the bytes are not safetensors, or tensors are missing,
+    /// unexpected or mis-shaped (each named).
     pub fn from_bytes(bytes: &[u8], device: &Device) -> Result<Self, DetectError> {
-        let mut net = BlazeFaceNet::new(device);
-        let mut store = SafetensorsStore::from_bytes(Some(bytes.to_vec())).validate(true);
-        let result = net
-            .load_from(&mut store)
+        let net = mien_core::weights::load_module(BlazeFaceNet::new(device), bytes)
             .map_err(|e| DetectError::weights_from("BlazeFace", e))?;
-        if !result.missing.is_empty() || !result.errors.is_empty() {
-            return Err(DetectError::weights(
-                "BlazeFace",
-                format!(
-                    "missing tensors {:?}, errors {:?}",
-                    result.missing, result.errors
-                ),
-            ));
-        }
         let native = mien_core::device::is_cpu(device)
             .then(|| CpuBlazeFace::from_net(&net))
             .transpose()?;
