@@ -41,6 +41,13 @@ pub fn config() -> Config {
     }
 }
 
+/// A proptest config of `cases` cases from the `MIEN_FUZZ_SEED` seed (fixed by default), for
+/// property tests whose size is their own: CI then tests the same cases every run, and
+/// `MIEN_FUZZ_SEED=random` explores others.
+pub fn cases(cases: u32) -> Config {
+    Config { cases, ..config() }
+}
+
 /// Arbitrary bytes (up to 4 KiB) half the time, a mutation of `valid` the other half.
 pub fn hostile_bytes(valid: Vec<u8>) -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![prop::collection::vec(any::<u8>(), 0..4096), mutation(valid),]

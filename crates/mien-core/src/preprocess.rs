@@ -476,7 +476,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(32))]
+        #![proptest_config(crate::fuzzing::cases(32))]
 
         #[test]
         fn gray_image_to_tensor_and_back_is_identity(

@@ -296,7 +296,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(64))]
+        #![proptest_config(mien_core::fuzzing::cases(64))]
 
         #[test]
         fn steps_keep_the_face_size(face in face_strategy(), steps in proptest::collection::vec(step_strategy(), 0..6), seed in any::<u64>()) {

@@ -170,7 +170,7 @@ fn assert_close(what: &str, a: &[f32], b: &[f32]) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(96))]
+    #![proptest_config(crate::fuzzing::cases(96))]
 
     #[test]
     fn forward_and_every_gradient_equal_burns(case in case()) {
@@ -344,7 +344,7 @@ fn run_batch_norm(
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    #![proptest_config(crate::fuzzing::cases(64))]
 
     /// With and without the fused ReLU (γ and β in [-1, 1), so about half the outputs are
     /// clamped and the mask matters).
@@ -517,7 +517,7 @@ fn run_max_pool(case: &Case, kernels: Kernels) -> [Vec<f32>; 2] {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    #![proptest_config(crate::fuzzing::cases(64))]
 
     #[test]
     fn max_pool_and_its_gradient_equal_burns(case in case()) {

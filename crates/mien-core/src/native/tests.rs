@@ -118,7 +118,7 @@ fn a_map_smaller_than_the_kernel_is_refused() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(24))]
+    #![proptest_config(crate::fuzzing::cases(24))]
 
     #[test]
     fn conv_equals_burn(

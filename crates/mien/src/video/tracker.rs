@@ -252,7 +252,7 @@ mod tests {
     }
 
     proptest::proptest! {
-        #![proptest_config(proptest::test_runner::Config::with_cases(64))]
+        #![proptest_config(mien_core::fuzzing::cases(64))]
 
         /// Whatever the boxes, every face gets an id, ids within a frame differ, and ids
         /// only grow for new tracks.
