@@ -6,7 +6,7 @@
 //!
 //! - [`NativeNetwork`], mien's CPU interpreter over [`crate::native`]'s kernels, which runs
 //!   one image at a time without burn's per-operation dispatch;
-//! - the ONNX exporter ([`onnx`], feature `onnx`), which writes the same graph for other
+//! - the ONNX exporter (`graph::onnx`, feature `onnx`), which writes the same graph for other
 //!   runtimes.
 //!
 //! Shapes are checked as the graph is built ([`Network::push`]), so a description that does

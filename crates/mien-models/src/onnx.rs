@@ -1,4 +1,4 @@
-//! ONNX export of models (feature `onnx`): the model's description ([`Model::describe`])
+//! ONNX export of models (feature `onnx`): the model's description ([`crate::weights::Model::describe`])
 //! written as an ONNX file (opset 17, float32, dynamic batch) that other runtimes run with
 //! the same results (`tools/onnx_check.py` checks onnxruntime against mien for every
 //! architecture).
