@@ -430,25 +430,6 @@ impl Network {
         }
     }
 
-    /// The number of weights it holds.
-    pub fn num_weights(&self) -> usize {
-        let dense = |d: &Dense| d.weight.len() + d.bias.len();
-        self.nodes
-            .iter()
-            .map(|node| match &node.op {
-                Op::Conv(c) => c.weight.len() + c.bias.len(),
-                Op::Dense(d) => dense(d),
-                Op::AddConstant(v) | Op::PrependToken(v) => v.len(),
-                Op::LayerNorm { gamma, beta, .. } => gamma.len() + beta.len(),
-                Op::SelfAttention(a) => [&a.query, &a.key, &a.value, &a.output]
-                    .into_iter()
-                    .map(dense)
-                    .sum(),
-                _ => 0,
-            })
-            .sum()
-    }
-
     /// Appends `op` reading `inputs`, checking that they fit it, and returns its output.
     ///
     /// # Errors
