@@ -133,24 +133,10 @@ fn analyze_one(
     Ok(analysis)
 }
 
-/// The columns of `results.csv`.
-pub const CSV_HEADER: [&str; 13] = [
-    "file",
-    "face",
-    "x",
-    "y",
-    "width",
-    "height",
-    "detector_confidence",
-    "emotion",
-    "probability",
-    "smile",
-    "smile_level",
-    "eyes_open",
-    "photo_rating",
-];
+/// The columns of `results.csv` ([`mien::FaceRow::COLUMNS`]).
+pub const CSV_HEADER: [&str; 13] = mien::FaceRow::COLUMNS;
 
-/// Writes `results.csv`: one row per face of every analysed photo.
+/// Writes `results.csv`: one row per face of every analysed photo ([`Analysis::rows`]).
 ///
 /// # Errors
 /// [`BatchError::Write`] naming the file.
@@ -163,29 +149,13 @@ pub fn write_results_csv(outcomes: &[PhotoOutcome], path: &Path) -> Result<(), B
     writer
         .write_record(CSV_HEADER)
         .map_err(|e| write_error(&e))?;
-    let number = |v: f32| format!("{v:.4}");
     for outcome in outcomes {
         let Some(analysis) = &outcome.analysis else {
             continue;
         };
-        for (index, face) in analysis.faces.iter().enumerate() {
-            let b = face.face;
+        for row in analysis.rows(&outcome.path.display().to_string()) {
             writer
-                .write_record([
-                    outcome.path.display().to_string(),
-                    (index + 1).to_string(),
-                    number(b.x),
-                    number(b.y),
-                    number(b.width),
-                    number(b.height),
-                    number(b.confidence),
-                    face.emotion.to_string(),
-                    number(face.emotion_probability),
-                    number(face.smile.value()),
-                    face.smile_level.name().to_owned(),
-                    face.eyes_open.map(number).unwrap_or_default(),
-                    analysis.rating.map(number).unwrap_or_default(),
-                ])
+                .write_record(row.to_record())
                 .map_err(|e| write_error(&e))?;
         }
     }

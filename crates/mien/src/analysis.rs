@@ -1,6 +1,6 @@
 //! What the analyzer says about a photo: serde types, stable for JSON consumers.
 
-use mien_core::{Emotion, EmotionProbabilities, FaceBox};
+use mien_core::{Emotion, EmotionProbabilities, FaceBox, FaceKeyPoints};
 use mien_score::{SmileLevel, SmileScore};
 use serde::{Deserialize, Serialize};
 
@@ -12,6 +12,10 @@ pub struct FaceAnalysis {
     /// Eye centres `[x, y]` in photo pixels, the eye further left in the photo first, when
     /// the detector or the eye finder located them.
     pub eyes: Option<[[f32; 2]; 2]>,
+    /// Eyes, nose tip and mouth centre in photo pixels, from detectors that locate them
+    /// (BlazeFace does, the Haar cascades do not). Absent from the JSON when `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_points: Option<FaceKeyPoints>,
     /// Probability that the eyes are open, from the eye-state classifier.
     pub eyes_open: Option<f32>,
     /// Probability of every emotion of the model's label set.
@@ -46,6 +50,102 @@ pub struct Analysis {
     pub rating_by_smile_levels: Option<f32>,
 }
 
+/// One face as a row of a table: the columns `mien batch` writes to `results.csv`, the
+/// Python package's data frames and the Parquet files of its distributed path.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FaceRow {
+    /// The photo, as the caller names it (`mien batch`: the path under the input folder).
+    pub file: String,
+    /// The face's number in its photo, from 1, in the analysis' order.
+    pub face: usize,
+    /// The box's left edge, in photo pixels.
+    pub x: f32,
+    /// The box's top edge.
+    pub y: f32,
+    /// The box's width.
+    pub width: f32,
+    /// The box's height.
+    pub height: f32,
+    /// The detector's confidence (1 for whole-image faces).
+    pub detector_confidence: f32,
+    /// The most probable emotion.
+    pub emotion: Emotion,
+    /// Its probability.
+    pub probability: f32,
+    /// Smile score, 1–10.
+    pub smile: f32,
+    /// Smile level name (`none` … `huge`).
+    pub smile_level: String,
+    /// Probability that the eyes are open; `None` without the eye-state classifier's reading.
+    pub eyes_open: Option<f32>,
+    /// The photo's rating (the same on every row of a photo).
+    pub photo_rating: Option<f32>,
+}
+
+impl FaceRow {
+    /// The column names, in order.
+    pub const COLUMNS: [&'static str; 13] = [
+        "file",
+        "face",
+        "x",
+        "y",
+        "width",
+        "height",
+        "detector_confidence",
+        "emotion",
+        "probability",
+        "smile",
+        "smile_level",
+        "eyes_open",
+        "photo_rating",
+    ];
+
+    /// The row as CSV fields: numbers with 4 decimals, a missing value as an empty field.
+    pub fn to_record(&self) -> [String; 13] {
+        let number = |v: f32| format!("{v:.4}");
+        [
+            self.file.clone(),
+            self.face.to_string(),
+            number(self.x),
+            number(self.y),
+            number(self.width),
+            number(self.height),
+            number(self.detector_confidence),
+            self.emotion.to_string(),
+            number(self.probability),
+            number(self.smile),
+            self.smile_level.clone(),
+            self.eyes_open.map(number).unwrap_or_default(),
+            self.photo_rating.map(number).unwrap_or_default(),
+        ]
+    }
+}
+
+impl Analysis {
+    /// One [`FaceRow`] per face, `file` naming the photo; none for a photo without faces.
+    pub fn rows(&self, file: &str) -> Vec<FaceRow> {
+        self.faces
+            .iter()
+            .enumerate()
+            .map(|(index, face)| FaceRow {
+                file: file.to_owned(),
+                face: index + 1,
+                x: face.face.x,
+                y: face.face.y,
+                width: face.face.width,
+                height: face.face.height,
+                detector_confidence: face.face.confidence,
+                emotion: face.emotion,
+                probability: face.emotion_probability,
+                smile: face.smile.value(),
+                smile_level: face.smile_level.name().to_owned(),
+                eyes_open: face.eyes_open,
+                photo_rating: self.rating,
+            })
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,5 +164,70 @@ mod tests {
         assert!(json.get("rating_seed").is_none());
         let old = r#"{"width":4,"height":3,"faces":[],"rating":0.5,"rating_seed":0.25}"#;
         assert_eq!(serde_json::from_str::<Analysis>(old).unwrap(), analysis);
+    }
+
+    #[test]
+    fn each_face_is_one_row_numbered_from_one_with_the_photo_s_rating() {
+        let emotions = EmotionProbabilities::new(
+            mien_core::LabelSet::Fer2013,
+            vec![0.05, 0.05, 0.05, 0.6, 0.1, 0.1, 0.05],
+        )
+        .unwrap();
+        let face = |x: f32, eyes_open| FaceAnalysis {
+            face: FaceBox::new(x, 20.0, 30.5, 30.5, 0.875),
+            eyes: None,
+            key_points: None,
+            eyes_open,
+            emotions: emotions.clone(),
+            emotion: Emotion::Happy,
+            emotion_probability: 0.6,
+            emoji: String::new(),
+            smile: SmileScore::from_intensity(0.5),
+            smile_level: SmileLevel::Mild,
+        };
+        let analysis = Analysis {
+            width: 100,
+            height: 80,
+            faces: vec![face(10.0, Some(0.25)), face(60.125, None)],
+            rating: Some(0.5),
+            rating_by_smile_levels: Some(0.4),
+        };
+        let rows = analysis.rows("a/b.jpg");
+        assert_eq!(rows.len(), 2);
+        assert_eq!((rows[0].face, rows[1].face), (1, 2));
+        assert!(
+            rows.iter()
+                .all(|r| r.file == "a/b.jpg" && r.photo_rating == Some(0.5))
+        );
+        let smile = format!("{:.4}", SmileScore::from_intensity(0.5).value());
+        assert_eq!(
+            rows[1].to_record(),
+            [
+                "a/b.jpg", "2", "60.1250", "20.0000", "30.5000", "30.5000", "0.8750", "happy",
+                "0.6000", &smile, "mild", "", "0.5000"
+            ]
+        );
+        assert_eq!(rows[0].to_record()[11], "0.2500");
+        // The serde names are the columns.
+        let json = serde_json::to_value(&rows[0]).unwrap();
+        let keys: Vec<&str> = json
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut columns = FaceRow::COLUMNS.to_vec();
+        columns.sort_unstable();
+        let mut keys = keys;
+        keys.sort_unstable();
+        assert_eq!(keys, columns);
+        assert!(
+            Analysis {
+                faces: Vec::new(),
+                ..analysis
+            }
+            .rows("x")
+            .is_empty()
+        );
     }
 }

@@ -5,7 +5,9 @@ use std::cell::OnceCell;
 use burn::module::Module;
 use burn::prelude::*;
 use image::{DynamicImage, GenericImageView, GrayImage};
-use mien_core::{Detection, EmotionProbabilities, FaceBox, FaceDetector, LabelSet, read_f32};
+use mien_core::{
+    Detection, EmotionProbabilities, FaceBox, FaceDetector, FaceKeyPoints, LabelSet, read_f32,
+};
 use mien_detect::align::{CropConfig, Eyes, align_face_rgb};
 use mien_detect::eye_state::EyeStateClassifier;
 use mien_detect::eyes::EyeFinder;
@@ -233,6 +235,7 @@ impl AnalyzerBuilder {
 struct Located {
     face: FaceBox,
     eyes: Option<Eyes>,
+    key_points: Option<FaceKeyPoints>,
 }
 
 impl Analyzer {
@@ -329,6 +332,7 @@ impl Analyzer {
                     eyes: found
                         .eyes
                         .map(|e| [[e.left.0, e.left.1], [e.right.0, e.right.1]]),
+                    key_points: found.key_points,
                     eyes_open,
                     emotions,
                     emotion,
@@ -373,6 +377,7 @@ impl Analyzer {
             Faces::WholeImage => vec![Located {
                 face: FaceBox::whole_image(w, h),
                 eyes: None,
+                key_points: None,
             }],
             Faces::Detector(detector) => {
                 let finder = EyeFinder::default();
@@ -390,7 +395,11 @@ impl Analyzer {
                                 finder.find(gray, &face).ok().flatten()
                             }
                         };
-                        Located { face, eyes }
+                        Located {
+                            face,
+                            eyes,
+                            key_points,
+                        }
                     })
                     .collect()
             }
@@ -618,10 +627,12 @@ mod tests {
                     left: (65.0, 62.0),
                     right: (95.0, 64.0),
                 }),
+                key_points: None,
             },
             Located {
                 face: FaceBox::new(150.0, 110.0, 60.0, 60.0, 1.0),
                 eyes: None,
+                key_points: None,
             },
         ] {
             let from_region = eyes_open(&classifier, &photo, &OnceCell::new(), &found);

@@ -190,12 +190,18 @@ fn any_detector_s_key_points_give_the_eyes() {
         analysis.faces[0].eyes,
         Some([[200.0, 100.0], [250.0, 104.0]])
     );
+    assert_eq!(analysis.faces[0].key_points, Some(points));
+    let json = serde_json::to_value(&analysis).unwrap();
+    assert_eq!(json["faces"][0]["key_points"]["mouth"][1], 145.0);
     // Without key points the eye cascade looks for them inside the box instead.
     let without = Analyzer::builder()
         .detector(Box::new(FixedDetector(None)))
         .eye_state(false)
         .build()
         .unwrap();
-    let eyes = without.analyze(&photo).unwrap().faces[0].eyes;
-    assert_ne!(eyes, Some([[200.0, 100.0], [250.0, 104.0]]));
+    let face = &without.analyze(&photo).unwrap().faces[0];
+    assert_ne!(face.eyes, Some([[200.0, 100.0], [250.0, 104.0]]));
+    assert_eq!(face.key_points, None);
+    let json = serde_json::to_value(face).unwrap();
+    assert!(json.get("key_points").is_none(), "{json}");
 }

@@ -14,6 +14,7 @@ fn face_with_eyes(eyes: Option<[[f32; 2]; 2]>) -> FaceAnalysis {
     FaceAnalysis {
         face: FaceBox::new(100.0, 100.0, 100.0, 100.0, 1.0),
         eyes,
+        key_points: None,
         eyes_open: None,
         emotions: mien_core::EmotionProbabilities::new(mien_core::LabelSet::FerPlus, probabilities)
             .unwrap(),
