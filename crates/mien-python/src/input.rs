@@ -98,8 +98,17 @@ fn pixels(array: &Bound<'_, PyUntypedArray>) -> PyResult<DynamicImage> {
     if (width as u64) * (height as u64) > mien::core::MAX_DECODED_PIXELS {
         return Err(too_large());
     }
-    // Row-major H×W×C whatever the array's strides.
-    let values: Vec<u8> = typed.as_array().iter().copied().collect();
+    // Row-major H×W×C: one copy of a C-ordered array, element by element for other strides.
+    // (`as_slice` also accepts Fortran order, whose bytes are in another order.)
+    let c_order = if array.is_c_contiguous() {
+        typed.as_slice().ok()
+    } else {
+        None
+    };
+    let values: Vec<u8> = match c_order {
+        Some(contiguous) => contiguous.to_vec(),
+        None => typed.as_array().iter().copied().collect(),
+    };
     let image = match channels {
         1 => GrayImage::from_raw(w, h, values).map(DynamicImage::ImageLuma8),
         3 => RgbImage::from_raw(w, h, values).map(DynamicImage::ImageRgb8),

@@ -229,3 +229,24 @@ def test_to_dataframe_has_the_columns_of_mien_batch(analyzer):
     assert empty["smile"].dtype == "float64"
     no_eyes = mien.to_dataframe([mien.Analyzer(eye_state=False).analyze(ASTRONAUT)])
     assert pandas.isna(no_eyes["eyes_open"][0])
+
+
+def test_analysis_releases_the_gil(analyzer, astronaut_png):
+    """While one thread is inside analyze_batch, Python code in another keeps running: the
+    longest pause this thread sees is a small part of the batch's time, not all of it."""
+    import time
+
+    photos = [pixels(astronaut_png)] * 48
+    done = threading.Event()
+    worker = threading.Thread(target=lambda: (analyzer.analyze_batch(photos), done.set()))
+    start = last = time.perf_counter()
+    longest = 0.0
+    worker.start()
+    while not done.is_set():
+        now = time.perf_counter()
+        longest = max(longest, now - last)
+        last = now
+    worker.join()
+    elapsed = last - start
+    assert elapsed > 0.1, elapsed
+    assert longest < elapsed / 4, (longest, elapsed)

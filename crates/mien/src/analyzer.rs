@@ -167,8 +167,8 @@ impl AnalyzerBuilder {
         self
     }
 
-    /// Space added around each face box before cropping, as a fraction of its side
-    /// (default 0.1).
+    /// Space added around each detected face box before cropping, as a fraction of its side
+    /// (default 0.1). Whole-image faces are read as they are, without a margin.
     pub fn crop_margin(mut self, margin: f32) -> Self {
         self.crop_margin = margin;
         self
@@ -291,7 +291,12 @@ impl Analyzer {
             .map(|(image, gray)| self.locate(image, gray))
             .collect::<Result<_, _>>()?;
         let crop = CropConfig {
-            margin: self.crop_margin,
+            // A whole image is the crop itself: a margin would shrink a pre-cropped face
+            // inside a border the model never saw in training.
+            margin: match self.faces {
+                Faces::WholeImage => 0.0,
+                Faces::Detector(_) => self.crop_margin,
+            },
             size: (
                 self.spec.preprocessing.width,
                 self.spec.preprocessing.height,
@@ -576,6 +581,24 @@ mod tests {
             read(&single, &face),
             read(&single, &mirror),
         ]
+    }
+
+    #[test]
+    fn a_whole_image_face_is_read_as_it_is_without_a_margin() {
+        let saved = Pretrained::Default.load(&mien_core::device::cpu()).unwrap();
+        let analyzer = Analyzer::builder()
+            .device(mien_core::device::cpu())
+            .whole_image(true)
+            .eye_state(false)
+            .model(saved)
+            .crop_margin(0.3)
+            .build()
+            .unwrap();
+        let face = lopsided_face();
+        let analysis = analyzer.analyze(&face).unwrap();
+        let (direct, _) = analyzer.classify(std::slice::from_ref(&face)).unwrap();
+        assert_eq!(analysis.faces.len(), 1);
+        assert_eq!(analysis.faces[0].emotions.as_slice(), &direct[..]);
     }
 
     #[test]
