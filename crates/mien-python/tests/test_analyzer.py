@@ -250,3 +250,14 @@ def test_analysis_releases_the_gil(analyzer, astronaut_png):
     elapsed = last - start
     assert elapsed > 0.1, elapsed
     assert longest < elapsed / 4, (longest, elapsed)
+
+
+def test_importing_mien_needs_neither_pandas_nor_ray():
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, mien, mien.ray; "
+        "assert 'pandas' not in sys.modules and 'ray' not in sys.modules, sorted(sys.modules)"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True)
