@@ -92,7 +92,7 @@ impl Face {
         self.0.smile.value()
     }
 
-    /// Smile level: `none`, `slight`, `mild`, `broad` or `huge`.
+    /// Smile level: `none`, `mild`, `moderate` or `huge`.
     #[getter]
     fn smile_level(&self) -> &'static str {
         self.0.smile_level.name()

@@ -68,3 +68,41 @@ def test_ray_data_gives_the_rows_of_mien_batch(photos, local_ray, tmp_path):
     errors = pandas.read_parquet(out / "errors")
     assert errors["file"].tolist() == ["broken.jpg"]
     assert "format could not be determined" in errors["error"][0]
+    # A second run into the same folder replaces the first one's files.
+    (photos / "broken.jpg").unlink()
+    again = mien.ray.analyze_to_parquet(str(photos), str(out), root=str(photos), concurrency=2)
+    assert again == {"faces": len(expected), "errors": 0}
+    assert len(pandas.read_parquet(out / "results")) == len(expected)
+    errors_left = list((out / "errors").glob("*.parquet")) if (out / "errors").exists() else []
+    assert errors_left == []
+
+
+def test_files_are_named_relative_to_a_root_given_as_a_uri_or_a_path():
+    from mien.ray import relative, ray_path
+
+    assert ray_path("s3://bucket/photos/") == "bucket/photos"
+    assert ray_path("gs://b/p") == "b/p"
+    assert ray_path("photos") == os.path.abspath("photos")
+    assert relative("bucket/photos/a/b.jpg", "bucket/photos") == "a/b.jpg"
+    assert relative("bucket/other/c.jpg", "bucket/photos") == "bucket/other/c.jpg"
+    assert relative("bucket/photos2/c.jpg", "bucket/photos") == "bucket/photos2/c.jpg"
+    assert relative("/x/y.jpg", None) == "/x/y.jpg"
+
+
+def test_a_batch_as_ray_hands_it_over_from_object_storage():
+    import mien.ray
+    from conftest import ASTRONAUT
+
+    analyze = mien.ray.AnalyzeBatch(root="s3://bucket/photos/", eye_state=False)
+    batch = pandas.DataFrame(
+        {
+            "path": ["bucket/photos/people/astronaut.jpg", "bucket/photos/broken.png"],
+            "bytes": [ASTRONAUT.read_bytes(), b"not a PNG"],
+        }
+    )
+    rows = analyze(batch)
+    assert list(rows.columns) == [*mien.CSV_COLUMNS, "error"]
+    assert rows["file"].tolist() == ["people/astronaut.jpg", "broken.png"]
+    assert rows["face"].tolist() == [1, 0]
+    assert rows["emotion"][0] == "happy" and pandas.isna(rows["error"][0])
+    assert pandas.isna(rows["smile"][1]) and "could not be determined" in rows["error"][1]

@@ -14,7 +14,7 @@ library: models and detector are bundled, and it runs on the CPU without a GPU.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterable, Optional, Sequence
+from typing import TYPE_CHECKING, Iterable, Optional, Sequence, Union
 
 from ._mien import CSV_COLUMNS, Analysis, Analyzer, Face, MienError, __version__
 
@@ -33,7 +33,7 @@ __all__ = [
 
 
 def to_dataframe(
-    results: Iterable[Analysis], files: Optional[Sequence[str]] = None
+    results: Iterable[Union[Analysis, MienError]], files: Optional[Sequence[str]] = None
 ) -> "pandas.DataFrame":
     """One row per face of every analysis, with the columns of `mien batch`'s results.csv.
 

@@ -49,7 +49,7 @@ class Face:
     def smile(self) -> float:
         """Smile score, 1-10."""
     @property
-    def smile_level(self) -> Literal["none", "slight", "mild", "broad", "huge"]: ...
+    def smile_level(self) -> Literal["none", "mild", "moderate", "huge"]: ...
     def to_dict(self) -> dict[str, Any]:
         """The face as plain values (the JSON of `mien analyze --json`)."""
 

@@ -12,6 +12,7 @@ same call runs on a local Ray instance; on a cluster, call `ray.init(address="au
 from __future__ import annotations
 
 import os
+import posixpath
 from typing import Any, Optional
 
 from . import CSV_COLUMNS, Analysis, Analyzer, _frame
@@ -29,7 +30,7 @@ class AnalyzeBatch:
     A batch needs a `path` column and, when the photos were read by
     `ray.data.read_binary_files`, a `bytes` column (else each path is opened). The result
     has one row per face with the columns of results.csv (`file` relative to `root`, when
-    given) and an `error` column: `None` on face rows; a photo mien could not read gives one
+    given: a URI such as `s3://bucket/photos`, or a path as the `path` column spells it) and an `error` column: `None` on face rows; a photo mien could not read gives one
     row with `face` 0 and the error's message.
     """
 
@@ -37,7 +38,8 @@ class AnalyzeBatch:
         # mien's thread pool starts with the first analysis; its size is fixed then.
         if threads is not None:
             os.environ["RAYON_NUM_THREADS"] = str(threads)
-        self.root = root
+        # A URI becomes Ray's form here; `analyze_dataset` resolves a local root on the driver.
+        self.root = ray_path(root) if root and "://" in root else root
         self.analyzer = Analyzer(**options)
 
     def __call__(self, batch):
@@ -48,13 +50,32 @@ class AnalyzeBatch:
         results = self.analyzer.analyze_batch(images, on_error="return")
         rows = []
         for path, result in zip(paths, results):
-            file = os.path.relpath(path, self.root) if self.root else path
+            file = relative(path, self.root)
             if isinstance(result, Analysis):
                 rows.extend(dict(row, error=None) for row in result.rows(file))
             else:
                 empty = dict.fromkeys(CSV_COLUMNS)
                 rows.append(dict(empty, file=file, face=0, error=str(result)))
         return _frame(pandas, rows, COLUMNS)
+
+
+def ray_path(location: str) -> str:
+    """`location` as Ray Data names the files under it: a URI without its scheme
+    (`s3://bucket/photos/` → `bucket/photos`), a local path made absolute. Call it where the
+    path means what the caller meant (the driver), not on a worker whose folder differs."""
+    scheme, separator, rest = location.partition("://")
+    if separator and scheme.isalnum():
+        return rest.rstrip("/")
+    return os.path.abspath(location)
+
+
+def relative(path: str, root: Optional[str]) -> str:
+    """`path` relative to `root` (both in Ray's form), or `path` itself when it is not
+    under `root`."""
+    if not root:
+        return path
+    prefix = root.rstrip("/") + "/"
+    return posixpath.normpath(path[len(prefix):]) if path.startswith(prefix) else path
 
 
 def analyze_dataset(
@@ -87,7 +108,8 @@ def analyze_dataset(
     )
     return photos.map_batches(
         AnalyzeBatch,
-        fn_constructor_kwargs=dict(root=root, threads=threads, **options),
+        # Resolved here: a relative root means the driver's folder, not each worker's.
+        fn_constructor_kwargs=dict(root=ray_path(root) if root else None, threads=threads, **options),
         batch_size=batch_size,
         batch_format="pandas",
         compute=ray.data.ActorPoolStrategy(size=concurrency),
@@ -98,7 +120,8 @@ def analyze_dataset(
 def analyze_to_parquet(source, out: str, **kwargs: Any) -> dict:
     """Analyses every photo under `source` (see `analyze_dataset`, which takes the same
     keyword arguments) and writes `out/results/` (faces) and `out/errors/` (unreadable
-    photos) as Parquet. Returns the counts: `{"faces": …, "errors": …}`."""
+    photos) as Parquet, replacing what an earlier run left there. Returns the counts:
+    `{"faces": …, "errors": …}`."""
     faces = analyze_dataset(source, **kwargs).materialize()
 
     def found(batch):
@@ -109,7 +132,7 @@ def analyze_to_parquet(source, out: str, **kwargs: Any) -> dict:
 
     results = faces.map_batches(found, batch_format="pandas").materialize()
     errors = faces.map_batches(failed, batch_format="pandas").materialize()
-    results.write_parquet(os.path.join(out, "results"))
-    if errors.count():
-        errors.write_parquet(os.path.join(out, "errors"))
+    # Overwrite: a rerun must not append to (or leave behind) an earlier run's rows.
+    results.write_parquet(os.path.join(out, "results"), mode="overwrite")
+    errors.write_parquet(os.path.join(out, "errors"), mode="overwrite")
     return {"faces": results.count(), "errors": errors.count()}
