@@ -140,7 +140,7 @@ impl Analyzer {
         let path = source.path();
         let analysis = py
             .detach(|| analyze_source(&self.inner, source))
-            .map_err(|e| mien_error(e.as_ref()))?;
+            .map_err(MienError::new_err)?;
         Ok(Analysis { analysis, path })
     }
 
@@ -163,31 +163,34 @@ impl Analyzer {
                 )));
             }
         };
-        let sources: Vec<Source> = images
-            .iter()
-            .map(Source::extract)
-            .collect::<PyResult<_>>()?;
-        let paths: Vec<Option<String>> = sources.iter().map(Source::path).collect();
-        let outcomes: Vec<Result<mien::Analysis, String>> = py.detach(|| {
-            sources
-                .into_par_iter()
-                .map(|source| analyze_source(&self.inner, source).map_err(|e| message(e.as_ref())))
-                .collect()
-        });
-        let mut results = Vec::with_capacity(outcomes.len());
-        for (index, (outcome, path)) in outcomes.into_iter().zip(paths).enumerate() {
-            match outcome {
-                Ok(analysis) => {
-                    results.push(Py::new(py, Analysis { analysis, path })?.into_any());
-                }
-                Err(message) => {
-                    let what =
-                        path.map_or(format!("image {index}"), |p| format!("image {index} ({p})"));
-                    let error = MienError::new_err(format!("{what}: {message}"));
-                    if raise {
-                        return Err(error);
+        let mut results = Vec::with_capacity(images.len());
+        // A chunk at a time, so that a long list of arrays or byte strings is not copied
+        // whole before the first photo is analysed.
+        for (chunk_index, chunk) in images.chunks(BATCH_CHUNK).enumerate() {
+            let sources: Vec<Source> =
+                chunk.iter().map(Source::extract).collect::<PyResult<_>>()?;
+            let paths: Vec<Option<String>> = sources.iter().map(Source::path).collect();
+            let outcomes: Vec<Result<mien::Analysis, String>> = py.detach(|| {
+                sources
+                    .into_par_iter()
+                    .map(|source| analyze_source(&self.inner, source))
+                    .collect()
+            });
+            for (offset, (outcome, path)) in outcomes.into_iter().zip(paths).enumerate() {
+                let index = chunk_index * BATCH_CHUNK + offset;
+                match outcome {
+                    Ok(analysis) => {
+                        results.push(Py::new(py, Analysis { analysis, path })?.into_any());
                     }
-                    results.push(error.into_value(py).into_any());
+                    Err(message) => {
+                        let what = path
+                            .map_or(format!("image {index}"), |p| format!("image {index} ({p})"));
+                        let error = MienError::new_err(format!("{what}: {message}"));
+                        if raise {
+                            return Err(error);
+                        }
+                        results.push(error.into_value(py).into_any());
+                    }
                 }
             }
         }
@@ -203,13 +206,29 @@ impl Analyzer {
     }
 }
 
-/// Decodes and analyses one photo.
-fn analyze_source(
-    analyzer: &mien::Analyzer,
-    source: Source,
-) -> Result<mien::Analysis, Box<dyn std::error::Error + Send + Sync>> {
-    let image = source.decode()?;
-    Ok(analyzer.analyze(&image)?)
+/// Photos `analyze_batch` takes out of Python objects at a time.
+const BATCH_CHUNK: usize = 64;
+
+/// Decodes and analyses one photo; the error is [`message`]'s text. A panic inside mien (a
+/// bug) becomes this photo's error instead of ending a whole batch or a distributed job.
+fn analyze_source(analyzer: &mien::Analyzer, source: Source) -> Result<mien::Analysis, String> {
+    let analysis = || -> Result<mien::Analysis, Box<dyn std::error::Error + Send + Sync>> {
+        let image = source.decode()?;
+        Ok(analyzer.analyze(&image)?)
+    };
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(analysis)) {
+        Ok(outcome) => outcome.map_err(|e| message(e.as_ref())),
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(ToString::to_string)
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            Err(format!(
+                "mien failed unexpectedly ({what}); this is a bug: please report it with the photo"
+            ))
+        }
+    }
 }
 
 /// The native module.

@@ -261,3 +261,19 @@ def test_importing_mien_needs_neither_pandas_nor_ray():
         "assert 'pandas' not in sys.modules and 'ray' not in sys.modules, sorted(sys.modules)"
     )
     subprocess.run([sys.executable, "-c", script], check=True)
+
+
+def test_long_batches_keep_order_and_indices_across_chunks(analyzer, tmp_path):
+    """analyze_batch takes photos out of Python 64 at a time; order and indices hold."""
+    sizes = [(20 + i, 30) for i in range(70)]
+    images = [np.zeros((h, w, 3), np.uint8) for w, h in sizes]
+    missing = tmp_path / "gone.png"
+    images[66] = missing
+    results = analyzer.analyze_batch(images, on_error="return")
+    assert len(results) == 70
+    assert isinstance(results[66], mien.MienError) and "image 66" in str(results[66])
+    assert [(r.width, r.height) for i, r in enumerate(results) if i != 66] == [
+        s for i, s in enumerate(sizes) if i != 66
+    ]
+    with pytest.raises(mien.MienError, match=r"image 66 \(.*gone.png\)"):
+        analyzer.analyze_batch(images)
