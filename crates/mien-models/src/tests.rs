@@ -160,7 +160,7 @@ fn every_architecture_learns_and_every_parameter_gets_a_gradient() {
             _ => 1e-3,
         };
         let mut losses = Vec::new();
-        for step in 0..6 {
+        for step in 0..10 {
             let loss = loss_fn.forward(model.forward(images.clone()), labels.clone());
             losses.push(loss.clone().into_scalar::<f32>());
             let grads = GradientsParams::from_grads(loss.backward(), &model);
@@ -173,8 +173,11 @@ fn every_architecture_learns_and_every_parameter_gets_a_gradient() {
             }
             model = optim.step(lr, model, grads);
         }
+        // Dropout and the kernels' parallel sums make single steps noisy (multi-scale's
+        // sixth loss once came out above its first), so the last three are averaged.
+        let last = losses[7..].iter().sum::<f32>() / 3.0;
         assert!(
-            losses[5] < losses[0],
+            last < losses[0],
             "{architecture}: loss did not fall: {losses:?}"
         );
     }
