@@ -17,6 +17,10 @@ depthwise 1×H×W×C; the metadata record the source, its SHA-256 and the licenc
 shapes) and `<out>.fixture.json` (outputs of the TFLite runtime for a fixed input, for a Rust
 parity test that needs no Python). Needs `tensorflow` (or `tensorflow-cpu`), numpy and
 safetensors from PyPI.
+
+With `--mien face_mesh`, the face landmark network's weights are instead written under the
+parameter names of mien's `FaceMeshNet` (mien-detect's `face_mesh`), in burn's layout
+(convolutions O×I×H×W, depthwise C×1×H×W, PReLU slopes [C]): the file mien bundles.
 """
 
 import argparse
@@ -42,12 +46,59 @@ def fixed_input(shape):
     return np.stack(planes, axis=-1)[None].astype(np.float32)
 
 
+def face_mesh_names():
+    """mien's `FaceMeshNet` parameter paths → (kind, TFLite layer) for face_landmark.tflite."""
+    names = {"stem.conv": ("conv", "conv2d_1"), "stem.activation": ("prelu", "p_re_lu_1")}
+
+    def block(path, depthwise, pointwise, prelu):
+        names[f"{path}.depthwise"] = ("depthwise", f"depthwise_conv2d_{depthwise}")
+        names[f"{path}.pointwise"] = ("conv", f"conv2d_{pointwise}")
+        names[f"{path}.activation"] = ("prelu", f"p_re_lu_{prelu}")
+
+    for i in range(14):  # the trunk: 192 → 6 pixels
+        block(f"trunk.{i}", i + 1, i + 2, i + 2)
+    for j in range(3):  # the mesh head's blocks: 6 → 3 pixels
+        block(f"mesh.blocks.{j}", 15 + j, 16 + j, 16 + j)
+    names["mesh.reduce.conv"] = ("conv", "conv2d_19")
+    names["mesh.reduce.activation"] = ("prelu", "p_re_lu_19")
+    block("mesh.last", 18, 20, 20)
+    names["mesh.out"] = ("conv", "conv2d_21")
+    block("score.blocks.0", 23, 28, 26)
+    names["score.reduce.conv"] = ("conv", "conv2d_29")
+    names["score.reduce.activation"] = ("prelu", "p_re_lu_27")
+    block("score.last", 24, 30, 28)
+    names["score.out"] = ("conv", "conv2d_31")
+    return names
+
+
+def to_mien(weights, names):
+    """TFLite constants renamed and re-laid out for burn; every weight is used exactly once."""
+    out, used = {}, set()
+    for path, (kind, layer) in names.items():
+        if kind == "prelu":
+            alpha = weights[f"{layer}/Alpha"]
+            out[f"{path}.alpha"] = alpha.reshape(-1)
+            used.add(f"{layer}/Alpha")
+            continue
+        kernel, bias = weights[f"{layer}/Kernel"], weights[f"{layer}/Bias"]
+        # conv O×H×W×I → O×I×H×W; depthwise 1×H×W×C → C×1×H×W.
+        perm = (0, 3, 1, 2) if kind == "conv" else (3, 0, 1, 2)
+        out[f"{path}.weight"] = np.ascontiguousarray(kernel.transpose(perm))
+        out[f"{path}.bias"] = bias
+        used.update({f"{layer}/Kernel", f"{layer}/Bias"})
+    # Channel paddings are the network's structure, not weights.
+    unused = {k for k in weights if k not in used and not k.endswith("/Paddings")}
+    assert not unused, f"weights mien does not use: {sorted(unused)}"
+    return out
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("tflite", type=Path)
     parser.add_argument("--out", type=Path, required=True, help="path prefix of the outputs")
     parser.add_argument("--source", required=True, help="where the file came from")
     parser.add_argument("--license", default="Apache-2.0")
+    parser.add_argument("--mien", choices=["face_mesh"], help="write mien's names and layout")
     args = parser.parse_args()
 
     interpreter = tf.lite.Interpreter(
@@ -97,7 +148,11 @@ def main():
         "layout": "TFLite: conv O×H×W×I, depthwise 1×H×W×C, NHWC activations",
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    save_file(weights, f"{args.out}.safetensors", metadata=metadata)
+    if args.mien == "face_mesh":
+        metadata["layout"] = "mien FaceMeshNet (burn): conv O×I×H×W, depthwise C×1×H×W"
+        save_file(to_mien(weights, face_mesh_names()), f"{args.out}.safetensors", metadata=metadata)
+    else:
+        save_file(weights, f"{args.out}.safetensors", metadata=metadata)
     Path(f"{args.out}.graph.json").write_text(
         json.dumps({**metadata, "input": model_input["shape"].tolist(), "ops": graph}, indent=1)
     )

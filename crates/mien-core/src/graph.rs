@@ -211,6 +211,19 @@ pub enum Op {
     Dense(Dense),
     /// Element-wise, any shape.
     Activation(Activation),
+    /// Parametric ReLU, `max(0, x) + α · min(0, x)`: one `α` for every channel of a map (or
+    /// value of a vector, or width of tokens), or a single `α` for all.
+    PRelu(Vec<f32>),
+    /// Map → the map with zeros added around it: `before` and `after` cells on each axis of
+    /// `[C, H, W]`. Padding channels appends empty feature maps (a residual path that widens);
+    /// padding rows and columns unequally gives TensorFlow's "same" padding for strided
+    /// layers.
+    Pad {
+        /// Cells added before the first channel, row and column.
+        before: [usize; 3],
+        /// Cells added after the last channel, row and column.
+        after: [usize; 3],
+    },
     /// Two values of one shape → their sum.
     Add,
     /// A value times a second that is the same shape or broadcasts over it: a `[C, 1, 1]`
@@ -293,6 +306,8 @@ impl Op {
             Op::Conv(_) => "convolution",
             Op::Dense(_) => "dense",
             Op::Activation(_) => "activation",
+            Op::PRelu(_) => "parametric ReLU",
+            Op::Pad { .. } => "pad",
             Op::Add => "add",
             Op::Mul => "multiply",
             Op::MaxPool { .. } => "max pool",
@@ -558,6 +573,20 @@ fn output_shape(op: &Op, shapes: &[Shape]) -> Result<Shape, String> {
             other => Err(format!("takes a vector or tokens, not {other}")),
         },
         Op::Activation(_) => Ok(x),
+        Op::PRelu(alpha) if alpha.len() == 1 || alpha.len() == x.innermost() => Ok(x),
+        Op::PRelu(alpha) => Err(format!(
+            "{} slopes for {} channels: give one per channel or one for all",
+            alpha.len(),
+            x.innermost()
+        )),
+        Op::Pad { before, after } => {
+            let (channels, height, width) = spatial()?;
+            Ok(Shape::Spatial {
+                channels: channels + before[0] + after[0],
+                height: height + before[1] + after[1],
+                width: width + before[2] + after[2],
+            })
+        }
         Op::Softmax => vector().map(Shape::Vector),
         Op::Add if shapes[1] == x => Ok(x),
         Op::Add => Err(format!("cannot add {} to {x}", shapes[1])),

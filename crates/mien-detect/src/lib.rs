@@ -4,7 +4,8 @@
 //! and reproduces `detectMultiScale`, with OpenCV's frontal-face, eye and smile cascades
 //! bundled ([`haar`]); MediaPipe's BlazeFace CNN with face key points on any burn backend
 //! ([`blazeface`]); and turning a detected face into a model input: eyes levelled,
-//! margin, square, border padding, resampling ([`align`]).
+//! margin, square, border padding, resampling ([`align`]); and MediaPipe's 468-point face
+//! mesh ([`face_mesh`]).
 
 pub mod align;
 pub mod blazeface;
@@ -12,6 +13,7 @@ mod error;
 pub mod evaluation;
 pub mod eye_state;
 pub mod eyes;
+pub mod face_mesh;
 pub mod haar;
 
 pub use blazeface::{BlazeFaceDetector, BlazeFaceParams, Engine, FaceDetection};

@@ -40,6 +40,8 @@ enum Kernel {
     Depthwise(Depthwise),
     Dense(Dense),
     Activation(Activation),
+    PRelu(Vec<f32>),
+    Pad([usize; 3]),
     Add,
     Mul,
     MaxPool([usize; 3]),
@@ -175,6 +177,8 @@ fn kernel(name: &str, op: &Op, input: Shape) -> Result<Kernel, GraphError> {
         Op::Conv(conv) => conv_kernel(name, conv)?,
         Op::Dense(dense) => Kernel::Dense(dense.clone()),
         Op::Activation(a) => Kernel::Activation(*a),
+        Op::PRelu(alpha) => Kernel::PRelu(alpha.clone()),
+        &Op::Pad { before, .. } => Kernel::Pad(before),
         Op::Add => Kernel::Add,
         Op::Mul => Kernel::Mul,
         &Op::MaxPool {
@@ -286,6 +290,8 @@ fn execute(
         Kernel::Depthwise(conv) => new(conv.forward(&x.data, height, width, shape)),
         Kernel::Dense(dense) => new(matmul(&x.data, &dense.weight, &dense.bias)),
         Kernel::Activation(a) => in_place(x, &|v| activation(*a, v)),
+        Kernel::PRelu(alpha) => in_place(x, &|v| prelu(v, alpha)),
+        Kernel::Pad(before) => new(pad(&x.data, [height, width, channels], *before, shape)),
         Kernel::Add => in_place(x, &|v| {
             v.iter_mut()
                 .zip(&others[0].0.data)
@@ -358,6 +364,47 @@ fn activation(activation: Activation, x: &mut [f32]) {
             .iter_mut()
             .for_each(|v| *v = 0.5 * *v * (1.0 + libm::erff(*v * std::f32::consts::FRAC_1_SQRT_2))),
     }
+}
+
+/// `max(0, x) + α · min(0, x)`, `α` per channel (the innermost axis) or one for all.
+fn prelu(x: &mut [f32], alpha: &[f32]) {
+    let leak = |v: &mut f32, a: f32| {
+        if *v < 0.0 {
+            *v *= a;
+        }
+    };
+    match alpha {
+        [] => {}
+        [a] => x.iter_mut().for_each(|v| leak(v, *a)),
+        _ => x
+            .chunks_exact_mut(alpha.len())
+            .for_each(|pixel| pixel.iter_mut().zip(alpha).for_each(|(v, &a)| leak(v, a))),
+    }
+}
+
+/// A channel-last `[height, width, channels]` map with zeros around it: `before` cells
+/// before its first channel, row and column, making a map of `shape`.
+fn pad(
+    x: &[f32],
+    [height, width, channels]: [usize; 3],
+    before: [usize; 3],
+    shape: Shape,
+) -> Vec<f32> {
+    let (out_h, out_w, out_c) = layout(shape);
+    let mut out = vec![0.0; out_h * out_w * out_c];
+    if channels == 0 {
+        return out;
+    }
+    for y in 0..height {
+        for (col, pixel) in x[y * width * channels..][..width * channels]
+            .chunks_exact(channels)
+            .enumerate()
+        {
+            let at = ((y + before[1]) * out_w + col + before[2]) * out_c + before[0];
+            out[at..at + channels].copy_from_slice(pixel);
+        }
+    }
+    out
 }
 
 /// `x · gate`, the gate broadcast over `x`: the same shape, one value per pixel (a

@@ -6,10 +6,11 @@ use burn::nn::activation::Activation as BurnActivation;
 use burn::nn::conv::Conv2d;
 use burn::nn::pool::MaxPool2d;
 use burn::nn::transformer::TransformerEncoder;
-use burn::nn::{BatchNorm, LayerNorm, Linear, PaddingConfig2d};
+use burn::nn::{BatchNorm, LayerNorm, Linear, PRelu, PaddingConfig2d};
 use burn::tensor::Tensor;
 
-use super::{Activation, Attention, Conv, Dense, GraphError, Network, Op, Value};
+use super::{Activation, Attention, Conv, Dense, GraphError, Network, Op, Shape, Value};
+use crate::kernels::padding_pairs;
 use crate::native::batch_norm_affine;
 use crate::read_f32;
 
@@ -17,11 +18,12 @@ use crate::read_f32;
 pub const LAYER_NORM_EPSILON: f32 = 1e-5;
 
 /// A convolution, with the batch norm that follows it folded in when `norm` is given.
+/// Padding that differs between sides (TensorFlow's "same" for a strided layer, or an
+/// explicit one) becomes an [`Op::Pad`] before an unpadded convolution.
 ///
 /// # Errors
-/// [`GraphError::Unsupported`] for a non-square kernel, unequal strides, dilation, or
-/// padding that is not the same on every side; [`GraphError::Weights`] when the backend
-/// cannot hand over the weights.
+/// [`GraphError::Unsupported`] for a non-square kernel, unequal strides or dilation;
+/// [`GraphError::Weights`] when the backend cannot hand over the weights.
 pub fn conv(
     net: &mut Network,
     name: &str,
@@ -41,8 +43,27 @@ pub fn conv(
             layer.kernel_size, layer.stride, layer.dilation
         )));
     }
-    let padding = equal_padding(&layer.padding, kernel, stride)
-        .ok_or_else(|| unsupported(format!("padding {:?}", layer.padding)))?;
+    let (padding, x) = match x.shape() {
+        Shape::Spatial { height, width, .. } => {
+            let [(top, bottom), (left, right)] = padding_pairs(
+                &layer.padding,
+                [height, width],
+                layer.kernel_size,
+                layer.stride,
+            );
+            if [bottom, left, right] == [top; 3] {
+                (top, x)
+            } else {
+                let pad = Op::Pad {
+                    before: [0, top, left],
+                    after: [0, bottom, right],
+                };
+                (0, net.push(format!("{name}.pad"), pad, &[x])?)
+            }
+        }
+        // Not a map: the convolution's node reports it.
+        _ => (0, x),
+    };
     let mut weight = read(name, layer.weight.val())?;
     let mut bias = match &layer.bias {
         Some(b) => read(name, b.val())?,
@@ -105,6 +126,16 @@ pub fn activate(
 ) -> Result<Value, GraphError> {
     let name = format!("{after}.{}", format!("{activation:?}").to_lowercase());
     net.push(name, Op::Activation(activation), &[x])
+}
+
+/// A parametric ReLU (one slope per channel, or one for all).
+///
+/// # Errors
+/// [`GraphError::Weights`] when the backend cannot hand over the slopes;
+/// [`GraphError::Shape`] when their number fits neither one per channel nor one.
+pub fn prelu(net: &mut Network, name: &str, layer: &PRelu, x: Value) -> Result<Value, GraphError> {
+    let op = Op::PRelu(read(name, layer.alpha.val())?);
+    net.push(name, op, &[x])
 }
 
 /// A linear layer on a vector or on each token.

@@ -157,6 +157,26 @@ impl Graph {
             }
             Op::Dense(dense) => self.dense(name, dense, x, input_shape, out),
             Op::Activation(activation) => self.activation(name, *activation, x, out),
+            Op::PRelu(alpha) => {
+                let slope = tmp("slope");
+                let dims: Vec<i64> = match (input_shape, alpha.len()) {
+                    (_, 1) => vec![1],
+                    (Shape::Spatial { channels, .. }, _) => vec![channels as i64, 1, 1],
+                    (_, n) => vec![n as i64],
+                };
+                self.float(&slope, &dims, alpha);
+                self.node("PRelu", name, &[x, &slope], out, vec![]);
+            }
+            Op::Pad { before, after } => {
+                let pads = tmp("pads");
+                let values: Vec<i64> = std::iter::once(0)
+                    .chain(before.iter().map(|&p| p as i64))
+                    .chain(std::iter::once(0))
+                    .chain(after.iter().map(|&p| p as i64))
+                    .collect();
+                self.int64(&pads, &[8], &values);
+                self.node("Pad", name, &[x, &pads], out, vec![]);
+            }
             Op::Add => self.node("Add", name, &[x, &inputs[1]], out, vec![]),
             Op::Mul => self.node("Mul", name, &[x, &inputs[1]], out, vec![]),
             &Op::MaxPool {

@@ -152,3 +152,98 @@ fn the_interpreter_refuses_what_it_cannot_run_before_running() {
     assert_eq!(out.len(), 36);
     assert_eq!((out[4], out[0]), (4.5, 2.0));
 }
+
+#[test]
+fn a_strided_same_convolution_and_prelu_match_burn() {
+    use burn::nn::conv::Conv2dConfig;
+    use burn::nn::{PReluConfig, PaddingConfig2d};
+
+    let device = device::cpu();
+    let input = InputShape {
+        channels: 3,
+        height: 7,
+        width: 6,
+    };
+    // TensorFlow's "same" with stride 2: 7 rows need 2 padded rows (one on each side), 6
+    // columns need 1 (after).
+    let conv = Conv2dConfig::new([3, 4], [3, 3])
+        .with_stride([2, 2])
+        .with_padding(PaddingConfig2d::Same)
+        .init(&device);
+    let mut prelu = PReluConfig::new().with_num_parameters(4).init(&device);
+    prelu.alpha =
+        burn::module::Param::from_tensor(Tensor::from_floats([0.1, -0.5, 0.0, 2.0], &device));
+    let image = values(input.channels * input.height * input.width, 11);
+    let tensor = Tensor::<1>::from_floats(image.as_slice(), &device).reshape([1, 3, 7, 6]);
+    let expected = prelu.forward(crate::kernels::conv2d_layer(&conv, tensor));
+    let expected = crate::read_f32(expected).unwrap();
+    let (mut net, x) = Network::new(input);
+    let y = layers::conv(&mut net, "conv", &conv, None, x).unwrap();
+    assert!(
+        matches!(
+            net.nodes()[0].op,
+            Op::Pad {
+                before: [0, 1, 0],
+                after: [0, 1, 1]
+            }
+        ),
+        "{:?}",
+        net.nodes()[0].op
+    );
+    let y = layers::prelu(&mut net, "prelu", &prelu, y).unwrap();
+    assert_eq!(y.shape().dims(), [4, 4, 3]);
+    net.output("out", y);
+    let got = NativeNetwork::new(&net)
+        .unwrap()
+        .run(&image)
+        .unwrap()
+        .remove(0);
+    assert_close(&got, &expected, 1e-5);
+}
+
+#[test]
+fn padding_adds_zero_channels_rows_and_columns_around_a_map() {
+    let input = InputShape {
+        channels: 2,
+        height: 2,
+        width: 2,
+    };
+    let image: Vec<f32> = (1..=8).map(|v| v as f32).collect();
+    let pad = Op::Pad {
+        before: [1, 0, 1],
+        after: [2, 1, 0],
+    };
+    let out = run_native(input, &image, |net, x| net.push("pad", pad, &[x]));
+    // [5, 3, 3] channel-first: channel 0 and the last two are zeros; channel 1 holds the
+    // first input channel with a zero column before and a zero row after.
+    assert_eq!(out.len(), 5 * 3 * 3);
+    assert!(out[..9].iter().all(|&v| v == 0.0));
+    assert_eq!(&out[9..18], &[0.0, 1.0, 2.0, 0.0, 3.0, 4.0, 0.0, 0.0, 0.0]);
+    assert_eq!(&out[18..27], &[0.0, 5.0, 6.0, 0.0, 7.0, 8.0, 0.0, 0.0, 0.0]);
+    assert!(out[27..].iter().all(|&v| v == 0.0));
+}
+
+#[test]
+fn prelu_slopes_must_be_one_per_channel_or_one() {
+    let input = InputShape {
+        channels: 3,
+        height: 1,
+        width: 2,
+    };
+    let (mut net, x) = Network::new(input);
+    let error = net
+        .push("prelu", Op::PRelu(vec![0.1, 0.2]), &[x])
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("2 slopes for 3 channels"),
+        "{error}"
+    );
+    let shared = net.push("shared", Op::PRelu(vec![0.5]), &[x]).unwrap();
+    net.output("out", shared);
+    let out = NativeNetwork::new(&net)
+        .unwrap()
+        .run(&[-2.0, 1.0, -4.0, 0.0, 3.0, -1.0])
+        .unwrap()
+        .remove(0);
+    assert_eq!(out, [-1.0, 1.0, -2.0, 0.0, 3.0, -0.5]);
+}

@@ -438,7 +438,7 @@ pub fn max_pool2d(
 }
 
 /// A [`PaddingConfig2d`] as `(begin, end)` pairs for an input of `[height, width]`.
-fn padding_pairs(
+pub(crate) fn padding_pairs(
     padding: &PaddingConfig2d,
     [height, width]: [usize; 2],
     kernel: [usize; 2],
