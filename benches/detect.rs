@@ -2,10 +2,13 @@
 //! cascade at two parameter settings, the same photo and settings that
 //! `tools/haar_reference.py` times OpenCV with; and BlazeFace on the default device (whole
 //! detection, and its letterboxing and network alone). `docs/DETECTION.md` records the
-//! figures.
+//! figures. Also the 468-point face mesh on the sample photo's face: the network alone on
+//! its 192×192 input, and the whole `FaceMesh::landmarks` (crop, network, points back in the
+//! photo).
 //!
 //! ```text
 //! cargo bench -p mien-benches --bench detect
+//! RAYON_NUM_THREADS=1 cargo bench -p mien-benches --bench detect -- face_mesh
 //! ```
 
 // criterion_group!/criterion_main! generate undocumented functions.
@@ -22,6 +25,7 @@ use mien_detect::blazeface::{
     BlazeFaceNet, CpuBlazeFace, STEM_PATCH, STEM_SIZE, letterbox_input, letterbox_nhwc,
     stem_patches,
 };
+use mien_detect::face_mesh::FaceMesh;
 use mien_detect::haar::{DetectParams, HaarCascade, opencv_gray};
 
 /// `faces_wild`'s two-people photo at 640×480; `None` without the data (the bench is skipped).
@@ -109,5 +113,27 @@ fn blazeface(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, haar, blazeface);
+fn face_mesh(c: &mut Criterion) {
+    let device = mien_core::device::cpu();
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/astronaut.jpg");
+    let photo = image::open(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let detector = BlazeFaceDetector::bundled(&device).unwrap_or_else(|e| panic!("{e}"));
+    let found = detector
+        .detect_faces(&photo)
+        .expect("detection runs")
+        .remove(0);
+    let eyes = found.eyes();
+    let mesh = FaceMesh::bundled(&device).unwrap_or_else(|e| panic!("{e}"));
+    let rgb = photo.to_rgb8();
+    let input = image::imageops::resize(&rgb, 192, 192, FilterType::Triangle);
+    let mut group = c.benchmark_group("face_mesh");
+    group.sample_size(50);
+    group.bench_function("native network only", |b| b.iter(|| mesh.run(&input)));
+    group.bench_function("landmarks of a face", |b| {
+        b.iter(|| mesh.landmarks(&rgb, &found.face, Some(&eyes)))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, haar, blazeface, face_mesh);
 criterion_main!(benches);

@@ -1,9 +1,11 @@
 //! Drawing an [`Analysis`] on its photo: a box per face, its emotion, probability, smile
-//! score and eyes, and the photo's rating in the corner.
+//! score, eyes and (when analysed) its 468-point mesh, and the photo's rating in the corner.
 
 use ab_glyph::{FontRef, PxScale};
 use image::{DynamicImage, Rgb, RgbImage};
-use imageproc::drawing::{draw_filled_rect_mut, draw_hollow_rect_mut, draw_text_mut, text_size};
+use imageproc::drawing::{
+    draw_filled_circle_mut, draw_filled_rect_mut, draw_hollow_rect_mut, draw_text_mut, text_size,
+};
 use imageproc::rect::Rect;
 
 use mien::Analysis;
@@ -14,6 +16,7 @@ const FONT: &[u8] = include_bytes!("../assets/DejaVuSansMono.ttf");
 const BOX_COLOUR: Rgb<u8> = Rgb([255, 200, 0]);
 const TEXT_COLOUR: Rgb<u8> = Rgb([0, 0, 0]);
 const EYE_COLOUR: Rgb<u8> = Rgb([0, 220, 255]);
+const MESH_COLOUR: Rgb<u8> = Rgb([80, 255, 120]);
 
 /// The label drawn above a face, e.g. `happy 93% smile 8.7`. Emoji are not drawn (the
 /// bundled font has none); they are in the JSON.
@@ -55,6 +58,13 @@ pub fn draw_faces<'a>(
                 Rect::at(b.x as i32 + t, b.y as i32 + t).of_size(side(b.width), side(b.height)),
                 BOX_COLOUR,
             );
+        }
+        if let Some(points) = face.landmarks.as_ref().and_then(|l| l.points()) {
+            // Dots of about a 150th of the face, at least one pixel.
+            let radius = (b.width / 150.0) as i32;
+            for &[x, y, _] in points {
+                draw_filled_circle_mut(canvas, (x as i32, y as i32), radius, MESH_COLOUR);
+            }
         }
         if let Some(eyes) = face.eyes {
             for [x, y] in eyes {

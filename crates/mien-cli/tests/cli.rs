@@ -64,6 +64,35 @@ fn analyze_prints_json_and_draws_the_annotated_photo() {
 }
 
 #[test]
+fn landmarks_go_into_the_json_and_onto_the_annotated_photo() {
+    let dir = temp_dir("landmarks");
+    let annotated = dir.join("mesh.png");
+    let output = mien()
+        .args(["analyze", "--json", "--landmarks", "--annotate"])
+        .arg(&annotated)
+        .arg(fixture("astronaut.jpg"))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let points = json[0]["analysis"]["faces"][0]["landmarks"]["found"]["points"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(points.len(), 468);
+    // The nose tip (point 1) is drawn in the mesh colour.
+    let drawn = image::open(&annotated).unwrap().to_rgb8();
+    let nose = &points[1];
+    let (x, y) = (nose[0].as_f64().unwrap(), nose[1].as_f64().unwrap());
+    assert_eq!(drawn.get_pixel(x as u32, y as u32).0, [80, 255, 120]);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
 fn the_table_names_each_face() {
     let output = mien()
         .arg("analyze")

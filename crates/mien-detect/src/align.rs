@@ -61,14 +61,30 @@ pub fn align_face_rgb(
     eyes: Option<&Eyes>,
     config: &CropConfig,
 ) -> RgbImage {
+    crop(rgb, face, eyes, config, 8)
+}
+
+/// [`align_face_rgb`] with at most `max_steps` × `max_steps` bilinear samples per output
+/// pixel (1: one bilinear sample, as OpenCV's `warpAffine`, which MediaPipe's networks were
+/// fed with).
+pub(crate) fn crop(
+    rgb: &RgbImage,
+    face: &FaceBox,
+    eyes: Option<&Eyes>,
+    config: &CropConfig,
+    max_steps: u32,
+) -> RgbImage {
     let (out_w, out_h) = (config.size.0.max(1), config.size.1.max(1));
     let (cx, cy) = face.center();
     let side = face.width.max(face.height).max(1.0) * (1.0 + 2.0 * config.margin.max(0.0));
     let angle = eyes.map_or(0.0, Eyes::roll);
     let (sin, cos) = angle.sin_cos();
     // Sub-samples per output pixel along each axis: about one per source pixel.
-    let steps = |out: u32| ((side / out as f32).ceil() as u32).clamp(1, 8);
+    let steps = |out: u32| ((side / out as f32).ceil() as u32).clamp(1, max_steps.max(1));
     let (sx, sy) = (steps(out_w), steps(out_h));
+    if (sx, sy) == (1, 1) {
+        return warp(rgb, (cx, cy), side, (sin, cos), (out_w, out_h));
+    }
     RgbImage::from_fn(out_w, out_h, |u, v| {
         let mut acc = [0.0f32; 3];
         for j in 0..sy {
@@ -91,17 +107,48 @@ pub fn align_face_rgb(
     })
 }
 
+/// One bilinear sample per output pixel: the values of the sub-sampling loop with one step,
+/// written straight into the output's buffer.
+fn warp(
+    rgb: &RgbImage,
+    (cx, cy): (f32, f32),
+    side: f32,
+    (sin, cos): (f32, f32),
+    (out_w, out_h): (u32, u32),
+) -> RgbImage {
+    let mut out = RgbImage::new(out_w, out_h);
+    for (v, row) in out
+        .as_mut()
+        .chunks_exact_mut(3 * out_w as usize)
+        .enumerate()
+    {
+        let dy = ((v as f32 + 0.5) / out_h as f32 - 0.5) * side;
+        for (u, pixel) in row.chunks_exact_mut(3).enumerate() {
+            let dx = ((u as f32 + 0.5) / out_w as f32 - 0.5) * side;
+            let p = bilinear(rgb, cx + dx * cos - dy * sin, cy + dx * sin + dy * cos);
+            for (o, value) in pixel.iter_mut().zip(p) {
+                *o = (value + 0.5).min(255.0) as u8;
+            }
+        }
+    }
+    out
+}
+
 /// The colour at continuous position `(x, y)` (pixel `i` covers `[i, i + 1)`), bilinear,
 /// repeating the border outside the image.
 fn bilinear(image: &RgbImage, x: f32, y: f32) -> [f32; 3] {
-    let (w, h) = image.dimensions();
-    let clamp = |v: f32, n: u32| v.clamp(0.0, (n - 1) as f32);
+    let (w, h) = (image.width() as usize, image.height() as usize);
+    let clamp = |v: f32, n: usize| v.clamp(0.0, (n - 1) as f32);
     let (fx, fy) = (clamp(x - 0.5, w), clamp(y - 0.5, h));
     // Both are ≥ 0 after the clamp, where truncation is floor (and needs no libm call).
-    let (x0, y0) = (fx as u32, fy as u32);
+    let (x0, y0) = (fx as usize, fy as usize);
     let (x1, y1) = ((x0 + 1).min(w - 1), (y0 + 1).min(h - 1));
     let (tx, ty) = (fx - x0 as f32, fy - y0 as f32);
-    let px = |x: u32, y: u32| image.get_pixel(x, y).0.map(f32::from);
+    let raw = image.as_raw();
+    let px = |x: usize, y: usize| {
+        let at = (y * w + x) * 3;
+        [raw[at], raw[at + 1], raw[at + 2]].map(f32::from)
+    };
     let (p00, p10, p01, p11) = (px(x0, y0), px(x1, y0), px(x0, y1), px(x1, y1));
     std::array::from_fn(|c| {
         let top = p00[c] + (p10[c] - p00[c]) * tx;

@@ -27,7 +27,7 @@ const mien = (() => {
       .sort((a, b) => b.p - a.p);
   }
 
-  /** Draws boxes, eyes and labels of `analysis` on `ctx`; `scale` maps analysis pixels to canvas pixels. */
+  /** Draws boxes, meshes (when analysed), eyes and labels of `analysis` on `ctx`; `scale` maps analysis pixels to canvas pixels. */
   function draw(ctx, analysis, scale) {
     const font = Math.max(13, Math.round(ctx.canvas.width / 45));
     ctx.lineWidth = Math.max(2, font / 6);
@@ -38,6 +38,14 @@ const mien = (() => {
       const color = COLORS[face.emotion] || "#2f6fdf";
       ctx.strokeStyle = color;
       ctx.strokeRect(x * scale, y * scale, width * scale, height * scale);
+      const mesh = face.landmarks && face.landmarks.found;
+      if (mesh) {
+        ctx.fillStyle = "rgba(80, 255, 120, 0.85)";
+        const r = Math.max(0.8, (width * scale) / 180);
+        for (const [px, py] of mesh.points) {
+          ctx.fillRect(px * scale - r, py * scale - r, 2 * r, 2 * r);
+        }
+      }
       for (const [ex, ey] of face.eyes || []) {
         ctx.fillStyle = color;
         ctx.beginPath();

@@ -14,6 +14,7 @@
   const videoSummary = document.getElementById("video-summary");
   const tracks = document.getElementById("tracks");
   const happierButton = document.getElementById("happier");
+  const landmarks = document.getElementById("landmarks");
   const happierResult = document.getElementById("happier-result");
   const happierPhoto = document.getElementById("happier-photo");
   const happierSummary = document.getElementById("happier-summary");
@@ -121,7 +122,7 @@
     say(`Analysing ${file.name}…`);
     let analysis;
     try {
-      analysis = await post(file);
+      analysis = await post(file, landmarks.checked ? "/api/analyze?landmarks=true" : "/api/analyze");
     } catch (error) {
       if (request === latest) say(`${file.name}: ${error.message}`, true);
       return;
@@ -150,6 +151,10 @@
   }
 
   happierButton.addEventListener("click", makeHappier);
+  // Turning the mesh on or off analyses the photo on show again.
+  landmarks.addEventListener("change", () => {
+    if (lastPhoto) analyze(lastPhoto);
+  });
   input.addEventListener("change", () => {
     if (input.files.length > 0) analyze(input.files[0]);
     input.value = ""; // choosing the same file again analyses it again

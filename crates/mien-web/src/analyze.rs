@@ -1,14 +1,14 @@
-//! `POST /api/analyze` and `GET /healthz`.
+//! `POST /api/analyze[?landmarks=true]` and `GET /healthz`.
 
 use std::time::Instant;
 
 use axum::Json;
 use axum::body::{Body, Bytes};
-use axum::extract::{FromRequest, Multipart, Request, State};
+use axum::extract::{FromRequest, Multipart, Query, Request, State};
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
 use axum::http::{HeaderName, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::body::Upload;
 use crate::{ApiError, AppState};
@@ -45,36 +45,68 @@ impl AppState {
         })?
     }
 
-    /// Decodes `bytes` and analyses the photo ([`AppState::run_analysis`]); returns the
-    /// analysis and the milliseconds the decode and analysis took.
+    /// Decodes `bytes` and analyses the photo ([`AppState::run_analysis`]), with each
+    /// face's mesh when `landmarks`; returns the analysis and the milliseconds the decode
+    /// and analysis took.
     pub(crate) async fn analyze_bytes(
         &self,
         bytes: Bytes,
         name: String,
+        landmarks: bool,
     ) -> Result<(mien::Analysis, f64), ApiError> {
         self.run_analysis(move |analyzer| {
             let started = Instant::now();
             let photo = mien_core::decode_image(&bytes, &name)
                 .map_err(|e| ApiError::from_analysis(e.into()))?;
-            let analysis = analyzer.analyze(&photo).map_err(ApiError::from_analysis)?;
+            let mut analysis = analyzer.analyze(&photo).map_err(ApiError::from_analysis)?;
+            if landmarks {
+                let meshes = analyzer
+                    .landmarks(&photo, &analysis)
+                    .map_err(ApiError::from_analysis)?;
+                for (face, mesh) in analysis.faces.iter_mut().zip(meshes) {
+                    face.landmarks = Some(mesh);
+                }
+            }
             Ok((analysis, started.elapsed().as_secs_f64() * 1e3))
         })
         .await
     }
 }
 
-/// `POST /api/analyze`: the image as the raw body (any content type) or as a multipart
-/// form field (`image`, or the first field carrying a file) → the `Analysis` as JSON.
+/// The query string of `POST /api/analyze`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct AnalyzeQuery {
+    /// Add each face's 468-point mesh; off when left out.
+    #[serde(default)]
+    landmarks: bool,
+}
+
+/// `POST /api/analyze[?landmarks=true]`: the image as the raw body (any content type) or as
+/// a multipart form field (`image`, or the first field carrying a file) → the `Analysis` as
+/// JSON, with each face's mesh when asked.
 pub(crate) async fn analyze(
     State(state): State<AppState>,
     request: Request,
 ) -> Result<Response, ApiError> {
+    // The body is read before the query is judged (see `happier`).
+    let uri = request.uri().clone();
     let (name, upload) = read_upload(&state, request).await?;
+    let Query(query) = Query::<AnalyzeQuery>::try_from_uri(&uri).map_err(|rejection| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "{}: use ?landmarks=true or ?landmarks=false",
+                rejection.body_text()
+            ),
+        )
+    })?;
     if upload.bytes.is_empty() {
         return Err(ApiError::empty_upload("image"));
     }
     // `upload` keeps its share of the memory budget until the analysis is done.
-    let (analysis, milliseconds) = state.analyze_bytes(upload.bytes.clone(), name).await?;
+    let (analysis, milliseconds) = state
+        .analyze_bytes(upload.bytes.clone(), name, query.landmarks)
+        .await?;
     let timing = format!("analyze;dur={milliseconds:.1}");
     let timing = HeaderValue::from_str(&timing).unwrap_or(HeaderValue::from_static("analyze"));
     Ok(([(SERVER_TIMING, timing)], Json(analysis)).into_response())

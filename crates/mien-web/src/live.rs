@@ -120,7 +120,7 @@ async fn answer_frames(mut socket: WebSocket, state: AppState) {
             Err("send each frame as a binary message holding JPEG or PNG bytes".to_owned())
         } else {
             state
-                .analyze_bytes(bytes, format!("frame {frame}"))
+                .analyze_bytes(bytes, format!("frame {frame}"), false)
                 .await
                 .map_err(|e| e.message)
         };

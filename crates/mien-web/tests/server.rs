@@ -473,3 +473,44 @@ fn happier_answers_the_edited_photo_with_each_smile_before_and_after() {
     let (status, answer) = post("", b"not an image");
     assert_eq!(status, 422, "{answer}");
 }
+
+#[test]
+fn analyze_adds_each_face_s_mesh_when_asked() {
+    let address = start(ServerConfig::default());
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let post = |query: &str| {
+        let mut response = agent
+            .post(format!("http://{address}/api/analyze{query}"))
+            .header("content-type", "image/jpeg")
+            .send(&std::fs::read(common::SAMPLE).unwrap()[..])
+            .expect("the server answers");
+        let status = response.status().as_u16();
+        let text = response.body_mut().read_to_string().unwrap();
+        (
+            status,
+            serde_json::from_str::<serde_json::Value>(&text).unwrap(),
+        )
+    };
+    let (status, plain) = post("");
+    assert_eq!(status, 200, "{plain}");
+    assert!(plain["faces"][0].get("landmarks").is_none());
+    let (status, meshed) = post("?landmarks=true");
+    assert_eq!(status, 200);
+    let points = meshed["faces"][0]["landmarks"]["found"]["points"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{}", meshed["faces"][0]));
+    assert_eq!(points.len(), 468);
+    assert_eq!(points[0].as_array().unwrap().len(), 3);
+    let (status, answer) = post("?landmarks=please");
+    assert_eq!(status, 400, "{answer}");
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap()
+            .contains("?landmarks=true"),
+        "{answer}"
+    );
+}

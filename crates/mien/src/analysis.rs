@@ -30,6 +30,59 @@ pub struct FaceAnalysis {
     pub smile: SmileScore,
     /// Smile level derived from the score.
     pub smile_level: SmileLevel,
+    /// The 468-point face mesh, or why the face has none, when the analyzer was asked for
+    /// landmarks (`AnalyzerBuilder::landmarks`). Absent from the JSON when `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub landmarks: Option<Landmarks>,
+}
+
+/// A face's 468-point mesh (MediaPipe's order), or why it has none. In JSON:
+/// `{"found": {"points": [[x, y, z], …], "score": 0.99}}` or `{"missing": {"reason": "…"}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Landmarks {
+    /// The mesh.
+    Found {
+        /// `[x, y, z]` of each point: x and y in photo pixels, z the depth relative to the
+        /// face's centre in the same units (smaller is nearer).
+        points: Vec<[f32; 3]>,
+        /// The mesh network's probability that the face is one.
+        score: f32,
+    },
+    /// The face is too small, cut by the photo's border, or not seen as a face by the mesh
+    /// network.
+    Missing {
+        /// Why, in words.
+        reason: String,
+    },
+}
+
+impl Landmarks {
+    /// The points, when found.
+    pub fn points(&self) -> Option<&[[f32; 3]]> {
+        match self {
+            Landmarks::Found { points, .. } => Some(points),
+            Landmarks::Missing { .. } => None,
+        }
+    }
+}
+
+impl From<Result<mien_detect::face_mesh::FaceLandmarks, mien_detect::face_mesh::NoLandmarks>>
+    for Landmarks
+{
+    fn from(
+        result: Result<mien_detect::face_mesh::FaceLandmarks, mien_detect::face_mesh::NoLandmarks>,
+    ) -> Self {
+        match result {
+            Ok(mesh) => Landmarks::Found {
+                points: mesh.points,
+                score: mesh.score,
+            },
+            Err(why) => Landmarks::Missing {
+                reason: why.to_string(),
+            },
+        }
+    }
 }
 
 /// Everything the analyzer found in one photo.
@@ -184,6 +237,7 @@ mod tests {
             emoji: String::new(),
             smile: SmileScore::from_intensity(0.5),
             smile_level: SmileLevel::Mild,
+            landmarks: None,
         };
         let analysis = Analysis {
             width: 100,

@@ -37,7 +37,7 @@ mod analyzer;
 pub mod happier;
 pub mod video;
 
-pub use analysis::{Analysis, FaceAnalysis, FaceRow};
+pub use analysis::{Analysis, FaceAnalysis, FaceRow, Landmarks};
 pub use analyzer::{AnalyzeError, Analyzer, AnalyzerBuilder};
 pub use happier::HappierEdit;
 pub use mien_core::{

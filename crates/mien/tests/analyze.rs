@@ -205,3 +205,65 @@ fn any_detector_s_key_points_give_the_eyes() {
     let json = serde_json::to_value(face).unwrap();
     assert!(json.get("key_points").is_none(), "{json}");
 }
+
+#[test]
+fn landmarks_are_opt_in_and_sit_on_the_face() {
+    let photo = mien::open_image(fixture("astronaut.jpg")).unwrap();
+    let plain = analyzer().analyze(&photo).unwrap();
+    assert!(plain.faces[0].landmarks.is_none());
+    let json = serde_json::to_value(&plain).unwrap();
+    assert!(json["faces"][0].get("landmarks").is_none(), "{json}");
+
+    let with_mesh = Analyzer::builder()
+        .device(mien_core::device::cpu())
+        .landmarks(true)
+        .build()
+        .unwrap();
+    let analysis = with_mesh.analyze(&photo).unwrap();
+    let face = &analysis.faces[0];
+    let Some(mien::Landmarks::Found { points, score }) = &face.landmarks else {
+        panic!("no mesh: {:?}", face.landmarks);
+    };
+    assert_eq!(points.len(), 468);
+    assert!(*score > 0.9);
+    // Every point inside the face box widened by a quarter (the mesh covers the forehead).
+    let b = face.face;
+    let (mx, my) = (b.width / 4.0, b.height / 4.0);
+    assert!(points.iter().all(|&[x, y, _]| {
+        x > b.x - mx && x < b.x + b.width + mx && y > b.y - my && y < b.y + b.height + my
+    }));
+    // The same mesh as asking for it after the analysis, and a JSON round trip.
+    assert_eq!(
+        with_mesh.landmarks(&photo, &plain).unwrap()[0],
+        *face.landmarks.as_ref().unwrap()
+    );
+    let json = serde_json::to_string(&analysis).unwrap();
+    assert!(
+        json.contains("\"landmarks\":{\"found\":{\"points\":[["),
+        "{json:.300}"
+    );
+    let back: mien::Analysis = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, analysis);
+}
+
+#[test]
+fn a_face_cut_by_the_border_says_why_it_has_no_landmarks() {
+    let photo = mien::open_image(fixture("astronaut.jpg")).unwrap();
+    let analyzer = Analyzer::builder()
+        .device(mien_core::device::cpu())
+        .landmarks(true)
+        .build()
+        .unwrap();
+    let analysis = analyzer.analyze(&photo).unwrap();
+    // The same face box on a crop that ends halfway across it.
+    let b = analysis.faces[0].face;
+    let cut = photo.crop_imm(0, 0, (b.x + b.width / 2.0) as u32, 512);
+    let marks = analyzer.landmarks(&cut, &analysis).unwrap();
+    let mien::Landmarks::Missing { reason } = &marks[0] else {
+        panic!("a mesh on half a face: {marks:?}");
+    };
+    assert!(
+        reason.contains("50 % of the face is inside the photo"),
+        "{reason}"
+    );
+}

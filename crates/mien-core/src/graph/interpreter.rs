@@ -42,7 +42,10 @@ enum Kernel {
     Activation(Activation),
     PRelu(Vec<f32>),
     Pad([usize; 3]),
-    Add,
+    /// A sum, with the activation that follows it folded in (one pass instead of two).
+    Add(Epilogue),
+    /// Nothing: a step whose work another step took over (its value is never read).
+    Skip,
     Mul,
     MaxPool([usize; 3]),
     GlobalAveragePool,
@@ -87,6 +90,9 @@ impl NativeNetwork {
             })
             .collect::<Result<Vec<_>, GraphError>>()?;
         let outputs: Vec<usize> = network.outputs().iter().map(|&(_, id)| id).collect();
+        let mut steps = steps;
+        fuse_epilogues(&mut steps, &outputs);
+        fold_padding(&mut steps, &outputs);
         let mut last_use = vec![0; steps.len() + 1];
         for (i, step) in steps.iter().enumerate() {
             step.inputs.iter().for_each(|&v| last_use[v] = i);
@@ -113,6 +119,31 @@ impl NativeNetwork {
     /// # Errors
     /// [`GraphError::InputSize`] when `image` is not one image of the network's input shape.
     pub fn run(&self, image: &[f32]) -> Result<Vec<Vec<f32>>, GraphError> {
+        self.check_input(image)?;
+        let InputShape {
+            channels,
+            height,
+            width,
+        } = self.input;
+        Ok(self.run_map(Map::from_chw(channels, height, width, image)))
+    }
+
+    /// [`NativeNetwork::run`] for an image given channel-last (`[H, W, C]`, flattened, as
+    /// image buffers hold pixels), which saves reordering it.
+    ///
+    /// # Errors
+    /// [`GraphError::InputSize`] when `image` is not one image of the network's input shape.
+    pub fn run_channel_last(&self, image: Vec<f32>) -> Result<Vec<Vec<f32>>, GraphError> {
+        self.check_input(&image)?;
+        let InputShape {
+            channels,
+            height,
+            width,
+        } = self.input;
+        Ok(self.run_map(Map::new(height, width, channels, image)))
+    }
+
+    fn check_input(&self, image: &[f32]) -> Result<(), GraphError> {
         let InputShape {
             channels,
             height,
@@ -126,9 +157,23 @@ impl NativeNetwork {
                 actual: image.len(),
             });
         }
+        Ok(())
+    }
+
+    /// Each step's kernel as `Debug` prints it, for tests of what compiling folded.
+    #[cfg(test)]
+    pub(super) fn kernels(&self) -> Vec<String> {
+        self.steps
+            .iter()
+            .map(|s| format!("{:?}", s.kernel))
+            .collect()
+    }
+
+    /// The outputs for an input map of the network's shape.
+    fn run_map(&self, input: Map) -> Vec<Vec<f32>> {
         let mut values: Vec<Option<Map>> = vec![None; self.steps.len() + 1];
         let mut shapes: Vec<Shape> = Vec::with_capacity(self.steps.len() + 1);
-        values[0] = Some(Map::from_chw(channels, height, width, image));
+        values[0] = Some(input);
         shapes.push(self.input.into());
         for (i, step) in self.steps.iter().enumerate() {
             let (&first, rest) = step.inputs.split_first().expect("every op reads a value");
@@ -144,7 +189,11 @@ impl NativeNetwork {
                 .map(|&v| (values[v].as_ref().expect("computed before use"), shapes[v]))
                 .collect();
             let out = execute(&step.kernel, x, shapes[first], &others, step.shape);
-            debug_assert_eq!(out.data.len(), step.shape.len(), "{:?}", step.kernel);
+            debug_assert!(
+                matches!(step.kernel, Kernel::Skip) || out.data.len() == step.shape.len(),
+                "{:?}",
+                step.kernel
+            );
             for &v in &step.inputs {
                 if self.last_use[v] == i {
                     values[v] = None;
@@ -153,8 +202,7 @@ impl NativeNetwork {
             values[i + 1] = Some(out);
             shapes.push(step.shape);
         }
-        Ok(self
-            .outputs
+        self.outputs
             .iter()
             .map(|&v| {
                 let data = values[v].as_ref().expect("outputs are kept").data.clone();
@@ -167,7 +215,82 @@ impl NativeNetwork {
                     _ => data,
                 }
             })
-            .collect())
+            .collect()
+    }
+}
+
+/// What an [`Kernel::Add`] applies to its sum before storing it.
+#[derive(Debug, Clone)]
+enum Epilogue {
+    None,
+    Activation(Activation),
+    PRelu(Vec<f32>),
+}
+
+impl Epilogue {
+    fn apply(&self, values: &mut [f32]) {
+        match self {
+            Epilogue::None => {}
+            Epilogue::Activation(a) => activation(*a, values),
+            Epilogue::PRelu(alpha) => prelu(values, alpha),
+        }
+    }
+}
+
+/// Folds an activation or PReLU into the sum before it when nothing else reads the sum (a
+/// residual block's `activation(x + f(x))`): the step after becomes a pass-through.
+fn fuse_epilogues(steps: &mut [Step], outputs: &[usize]) {
+    let mut readers = vec![0usize; steps.len() + 1];
+    for step in steps.iter() {
+        step.inputs.iter().for_each(|&v| readers[v] += 1);
+    }
+    for i in 0..steps.len().saturating_sub(1) {
+        let sum = i + 1;
+        let single_reader = steps[i + 1].inputs == [sum] && readers[sum] == 1;
+        if !matches!(steps[i].kernel, Kernel::Add(Epilogue::None))
+            || !single_reader
+            || outputs.contains(&sum)
+        {
+            continue;
+        }
+        let epilogue = match &steps[i + 1].kernel {
+            Kernel::Activation(a) => Epilogue::Activation(*a),
+            Kernel::PRelu(alpha) => Epilogue::PRelu(alpha.clone()),
+            _ => continue,
+        };
+        steps[i].kernel = Kernel::Add(epilogue);
+        steps[i + 1].kernel = Kernel::Same;
+    }
+}
+
+/// Lets a depthwise convolution pad its input itself when the padding before it is the
+/// same on both axes (TensorFlow's "same" for a stride of 2 pads only after the map, which
+/// the kernel's bounds already cover): the padded copy is never made.
+fn fold_padding(steps: &mut [Step], outputs: &[usize]) {
+    let mut readers = vec![0usize; steps.len() + 1];
+    for step in steps.iter() {
+        step.inputs.iter().for_each(|&v| readers[v] += 1);
+    }
+    for j in 0..steps.len() {
+        let padded = steps[j].inputs[0];
+        if padded == 0 || readers[padded] != 1 || outputs.contains(&padded) {
+            continue;
+        }
+        let pad_step = padded - 1;
+        let Kernel::Pad([0, top, left]) = steps[pad_step].kernel else {
+            continue;
+        };
+        let source = steps[pad_step].inputs[0];
+        let same_channels = steps[pad_step].shape.innermost() == steps[j].shape.innermost();
+        let Kernel::Depthwise(conv) = &mut steps[j].kernel else {
+            continue;
+        };
+        if top != left || conv.padding != 0 || !same_channels {
+            continue;
+        }
+        conv.padding = top;
+        steps[j].inputs[0] = source;
+        steps[pad_step].kernel = Kernel::Skip;
     }
 }
 
@@ -179,7 +302,7 @@ fn kernel(name: &str, op: &Op, input: Shape) -> Result<Kernel, GraphError> {
         Op::Activation(a) => Kernel::Activation(*a),
         Op::PRelu(alpha) => Kernel::PRelu(alpha.clone()),
         &Op::Pad { before, .. } => Kernel::Pad(before),
-        Op::Add => Kernel::Add,
+        Op::Add => Kernel::Add(Epilogue::None),
         Op::Mul => Kernel::Mul,
         &Op::MaxPool {
             kernel,
@@ -292,11 +415,7 @@ fn execute(
         Kernel::Activation(a) => in_place(x, &|v| activation(*a, v)),
         Kernel::PRelu(alpha) => in_place(x, &|v| prelu(v, alpha)),
         Kernel::Pad(before) => new(pad(&x.data, [height, width, channels], *before, shape)),
-        Kernel::Add => in_place(x, &|v| {
-            v.iter_mut()
-                .zip(&others[0].0.data)
-                .for_each(|(a, b)| *a += b)
-        }),
+        Kernel::Add(epilogue) => in_place(x, &|v| add(v, &others[0].0.data, channels, epilogue)),
         Kernel::Mul => in_place(x, &|v| multiply(v, &others[0].0.data, others[0].1)),
         Kernel::MaxPool([kernel, stride, padding]) => x.max_pool(*kernel, *stride, *padding),
         Kernel::GlobalAveragePool => new(x.global_average()),
@@ -318,6 +437,7 @@ fn execute(
             .map(|pixel| pixel.iter().copied().fold(f32::NEG_INFINITY, f32::max))
             .collect()),
         Kernel::Same => in_place(x, &|_| {}),
+        Kernel::Skip => Map::new(0, 0, 0, Vec::new()),
         Kernel::Concat => {
             let mut all = vec![(&*x, x_shape)];
             all.extend_from_slice(others);
@@ -366,13 +486,20 @@ fn activation(activation: Activation, x: &mut [f32]) {
     }
 }
 
+/// `x += y`, then `epilogue` on the sum, a cache-sized block at a time; `channels` is the
+/// innermost axis (blocks hold whole pixels, for per-channel epilogues).
+fn add(x: &mut [f32], y: &[f32], channels: usize, epilogue: &Epilogue) {
+    let block = channels.max(1) * 2048_usize.div_ceil(channels.max(1));
+    for (xs, ys) in x.chunks_mut(block).zip(y.chunks(block)) {
+        xs.iter_mut().zip(ys).for_each(|(a, b)| *a += b);
+        epilogue.apply(xs);
+    }
+}
+
 /// `max(0, x) + α · min(0, x)`, `α` per channel (the innermost axis) or one for all.
+/// Branch-free, so that it vectorises and signs do not cost mispredictions.
 fn prelu(x: &mut [f32], alpha: &[f32]) {
-    let leak = |v: &mut f32, a: f32| {
-        if *v < 0.0 {
-            *v *= a;
-        }
-    };
+    let leak = |v: &mut f32, a: f32| *v = v.max(0.0) + a * v.min(0.0);
     match alpha {
         [] => {}
         [a] => x.iter_mut().for_each(|v| leak(v, *a)),

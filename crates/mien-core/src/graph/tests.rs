@@ -247,3 +247,48 @@ fn prelu_slopes_must_be_one_per_channel_or_one() {
         .remove(0);
     assert_eq!(out, [-1.0, 1.0, -2.0, 0.0, 3.0, -0.5]);
 }
+
+#[test]
+fn a_strided_depthwise_convolution_takes_over_its_padding_and_a_sum_its_activation() {
+    use burn::nn::PaddingConfig2d;
+    use burn::nn::conv::Conv2dConfig;
+
+    let device = device::cpu();
+    let input = InputShape {
+        channels: 4,
+        height: 8,
+        width: 8,
+    };
+    // Stride 2 on 8 pixels: "same" pads one row and column after the map only.
+    let depthwise = Conv2dConfig::new([4, 4], [3, 3])
+        .with_stride([2, 2])
+        .with_groups(4)
+        .with_padding(PaddingConfig2d::Same)
+        .init(&device);
+    let pool = burn::nn::pool::MaxPool2dConfig::new([2, 2])
+        .with_strides([2, 2])
+        .init();
+    let image = values(4 * 8 * 8, 5);
+    let tensor = Tensor::<1>::from_floats(image.as_slice(), &device).reshape([1, 4, 8, 8]);
+    let expected = burn::tensor::activation::relu(
+        crate::kernels::conv2d_layer(&depthwise, tensor.clone())
+            + crate::kernels::max_pool2d_layer(&pool, tensor),
+    );
+    let expected = crate::read_f32(expected).unwrap();
+    let (mut net, x) = Network::new(input);
+    let y = layers::conv(&mut net, "depthwise", &depthwise, None, x).unwrap();
+    let shortcut = layers::max_pool(&mut net, "pool", &pool, x).unwrap();
+    let sum = net.push("sum", Op::Add, &[y, shortcut]).unwrap();
+    let out = layers::activate(&mut net, "sum", Activation::Relu, sum).unwrap();
+    net.output("out", out);
+    let native = NativeNetwork::new(&net).unwrap();
+    // The padded copy and the separate activation pass are gone.
+    let kernels = native.kernels();
+    assert!(kernels[0].starts_with("Skip"), "{kernels:?}");
+    assert!(
+        kernels[3].starts_with("Add(Activation(Relu))"),
+        "{kernels:?}"
+    );
+    let got = native.run(&image).unwrap().remove(0);
+    assert_close(&got, &expected, 1e-5);
+}

@@ -31,7 +31,7 @@ use mien_core::FaceBox;
 use mien_core::graph::NativeNetwork;
 
 use crate::DetectError;
-use crate::align::{CropConfig, Eyes, align_face_rgb};
+use crate::align::{CropConfig, Eyes, crop};
 
 /// The network's name in errors.
 const NETWORK: &str = "face mesh";
@@ -186,19 +186,20 @@ impl FaceMesh {
         if inside < MIN_INSIDE {
             return Err(NoLandmarks::CutByBorder { inside });
         }
-        let crop = Crop::new(face, eyes);
+        let square = Crop::new(face, eyes);
         let config = CropConfig {
             margin: CROP_MARGIN,
             size: (INPUT_SIDE as u32, INPUT_SIDE as u32),
         };
-        let input = align_face_rgb(photo, face, eyes, &config);
+        // One bilinear sample per pixel, as MediaPipe feeds the network.
+        let input = crop(photo, face, eyes, &config, 1);
         let (raw, score) = self.run(&input);
         if !(score >= MIN_SCORE) {
             return Err(NoLandmarks::NotAFace { score });
         }
         let points = raw
             .chunks_exact(3)
-            .map(|p| crop.to_photo([p[0], p[1], p[2]]))
+            .map(|p| square.to_photo([p[0], p[1], p[2]]))
             .collect();
         Ok(FaceLandmarks { points, score })
     }
@@ -206,9 +207,13 @@ impl FaceMesh {
     /// The network's raw points (192-pixel input coordinates, `3 · 468` values) and face
     /// probability for one 192×192 RGB input.
     pub fn run(&self, input: &RgbImage) -> (Vec<f32>, f32) {
-        let chw = to_chw(input);
         if let Some(native) = &self.native {
-            return match native.run(&chw) {
+            let hwc = input
+                .as_raw()
+                .iter()
+                .map(|&v| f32::from(v) / 255.0)
+                .collect();
+            return match native.run_channel_last(hwc) {
                 Ok(mut outputs) => {
                     let score = outputs[1][0];
                     (outputs.swap_remove(0), score)
@@ -217,7 +222,10 @@ impl FaceMesh {
             };
         }
         let side = INPUT_SIDE;
-        let tensor = Tensor::<4>::from_data(TensorData::new(chw, [1, 3, side, side]), &self.device);
+        let tensor = Tensor::<4>::from_data(
+            TensorData::new(to_chw(input), [1, 3, side, side]),
+            &self.device,
+        );
         let (points, score) = self.net.forward(tensor);
         let points = mien_core::read_f32(points).unwrap_or_else(|_| vec![f32::NAN; 3 * POINTS]);
         let score = mien_core::read_f32(score).map_or(f32::NAN, |s| s[0]);
@@ -249,7 +257,7 @@ fn share_inside(face: &FaceBox, width: u32, height: u32) -> f32 {
     overlap(face.x, face.width, width) * overlap(face.y, face.height, height) / area
 }
 
-/// The square [`align_face_rgb`] cuts for the mesh, to carry points back to the photo.
+/// The square [`crop`] cuts for the mesh, to carry points back to the photo.
 #[derive(Debug, Clone, Copy)]
 struct Crop {
     centre: (f32, f32),

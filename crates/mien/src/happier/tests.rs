@@ -23,6 +23,7 @@ fn face_with_eyes(eyes: Option<[[f32; 2]; 2]>) -> FaceAnalysis {
         emoji: String::new(),
         smile: mien_score::SmileScore::from_intensity(0.5),
         smile_level: SmileLevel::Mild,
+        landmarks: None,
     }
 }
 

@@ -6,6 +6,7 @@
 //! mien analyze photo.jpg --annotate annotated.png      # boxes, labels, scores drawn
 //! mien analyze crop.png --whole-image                  # the image is one face
 //! mien analyze photo.jpg --single-pass                 # each face read once, not mirrored too
+//! mien analyze photo.jpg --landmarks --json            # with each face's 468-point mesh
 //! mien batch photos/ --out results/                    # a folder: CSV, summary, annotated copies
 //! ```
 
@@ -122,6 +123,10 @@ struct AnalyzerArgs {
     /// classifier's time, 0.8–2 points less accurate (docs/models/).
     #[arg(long)]
     single_pass: bool,
+    /// Add each face's 468-point mesh (MediaPipe's face landmarks) to the JSON and draw it
+    /// on annotated images; a face too small or cut by the border says why it has none.
+    #[arg(long)]
+    landmarks: bool,
 }
 
 impl AnalyzerArgs {
@@ -130,6 +135,7 @@ impl AnalyzerArgs {
             .pretrained(self.model)
             .whole_image(self.whole_image)
             .mirror_average(!self.single_pass)
+            .landmarks(self.landmarks)
             .build()
     }
 }
