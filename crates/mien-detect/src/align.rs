@@ -107,8 +107,9 @@ pub(crate) fn crop(
     })
 }
 
-/// One bilinear sample per output pixel: the values of the sub-sampling loop with one step,
-/// written straight into the output's buffer.
+/// One bilinear sample per output pixel: the values of the sub-sampling loop with one step
+/// ([`bilinear`]'s arithmetic), written straight into the output's buffer with the four
+/// source pixels read as two 6-byte runs.
 fn warp(
     rgb: &RgbImage,
     (cx, cy): (f32, f32),
@@ -116,18 +117,36 @@ fn warp(
     (sin, cos): (f32, f32),
     (out_w, out_h): (u32, u32),
 ) -> RgbImage {
+    let (w, h) = (rgb.width() as usize, rgb.height() as usize);
+    let raw = rgb.as_raw();
+    let (max_x, max_y) = ((w - 1) as f32, (h - 1) as f32);
+    let (step_u, step_v) = (side / out_w as f32, side / out_h as f32);
     let mut out = RgbImage::new(out_w, out_h);
     for (v, row) in out
         .as_mut()
         .chunks_exact_mut(3 * out_w as usize)
         .enumerate()
     {
-        let dy = ((v as f32 + 0.5) / out_h as f32 - 0.5) * side;
+        let dy = (v as f32 + 0.5) * step_v - side / 2.0;
+        // The row's start in the photo, and the step along it.
+        let (x_start, y_start) = (cx - dy * sin - 0.5, cy + dy * cos - 0.5);
         for (u, pixel) in row.chunks_exact_mut(3).enumerate() {
-            let dx = ((u as f32 + 0.5) / out_w as f32 - 0.5) * side;
-            let p = bilinear(rgb, cx + dx * cos - dy * sin, cy + dx * sin + dy * cos);
-            for (o, value) in pixel.iter_mut().zip(p) {
-                *o = (value + 0.5).min(255.0) as u8;
+            let dx = (u as f32 + 0.5) * step_u - side / 2.0;
+            let fx = (x_start + dx * cos).max(0.0).min(max_x);
+            let fy = (y_start + dx * sin).max(0.0).min(max_y);
+            let (x0, y0) = (fx as usize, fy as usize);
+            let (tx, ty) = (fx - x0 as f32, fy - y0 as f32);
+            // The right neighbour, or the pixel itself at the last column.
+            let step = if x0 + 1 < w { 3 } else { 0 };
+            let y1 = (y0 + 1).min(h - 1);
+            let top = &raw[(y0 * w + x0) * 3..][..step + 3];
+            let bottom = &raw[(y1 * w + x0) * 3..][..step + 3];
+            for c in 0..3 {
+                let (a, b) = (f32::from(top[c]), f32::from(top[c + step]));
+                let (d, e) = (f32::from(bottom[c]), f32::from(bottom[c + step]));
+                let upper = a + (b - a) * tx;
+                let lower = d + (e - d) * tx;
+                pixel[c] = (upper + (lower - upper) * ty + 0.5).min(255.0) as u8;
             }
         }
     }
