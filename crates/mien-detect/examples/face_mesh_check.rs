@@ -205,10 +205,9 @@ fn dlib_faces(dir: &Path) -> Result<Vec<(String, DlibFace)>, Box<dyn std::error:
                 };
                 let mut parts = [(f32::NAN, f32::NAN); 68];
                 for part in b.children().filter(|n| n.has_tag_name("part")) {
-                    if let Some(i) = part.attribute("name").and_then(|v| v.parse::<usize>().ok()) {
-                        if i < 68 {
-                            parts[i] = (number(part, "x"), number(part, "y"));
-                        }
+                    let index = part.attribute("name").and_then(|v| v.parse::<usize>().ok());
+                    if let Some(i) = index.filter(|&i| i < 68) {
+                        parts[i] = (number(part, "x"), number(part, "y"));
                     }
                 }
                 let mean = |range: std::ops::Range<usize>| {

@@ -179,7 +179,7 @@ impl FaceMesh {
         eyes: Option<&Eyes>,
     ) -> Result<FaceLandmarks, NoLandmarks> {
         let side = face.width.max(face.height);
-        if !(side >= MIN_FACE_SIDE) {
+        if side.is_nan() || side < MIN_FACE_SIDE {
             return Err(NoLandmarks::TooSmall { side });
         }
         let inside = share_inside(face, photo.width(), photo.height());
@@ -194,7 +194,7 @@ impl FaceMesh {
         // One bilinear sample per pixel, as MediaPipe feeds the network.
         let input = crop(photo, face, eyes, &config, 1);
         let (raw, score) = self.run(&input);
-        if !(score >= MIN_SCORE) {
+        if score.is_nan() || score < MIN_SCORE {
             return Err(NoLandmarks::NotAFace { score });
         }
         let points = raw
@@ -251,7 +251,7 @@ fn share_inside(face: &FaceBox, width: u32, height: u32) -> f32 {
         ((start + length).min(limit as f32) - start.max(0.0)).max(0.0)
     };
     let area = face.width * face.height;
-    if !(area > 0.0) {
+    if area.is_nan() || area <= 0.0 {
         return 0.0;
     }
     overlap(face.x, face.width, width) * overlap(face.y, face.height, height) / area
@@ -279,7 +279,7 @@ impl Crop {
     }
 
     /// A point of the network's 192-pixel input in the photo's pixels (z scaled alike).
-    fn to_photo(&self, [x, y, z]: [f32; 3]) -> [f32; 3] {
+    fn to_photo(self, [x, y, z]: [f32; 3]) -> [f32; 3] {
         let scale = self.side / INPUT_SIDE as f32;
         let (dx, dy) = (
             (x - INPUT_SIDE as f32 / 2.0) * scale,
