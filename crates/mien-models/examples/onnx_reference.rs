@@ -4,7 +4,9 @@
 //! Each architecture gets its default configuration with both heads (FER+ classes and smile),
 //! freshly initialised and with batch-norm statistics moved by one training-mode pass, so
 //! that folding them is exercised. Every model is also written as its backbone alone
-//! (`<name>.features.onnx`), whose output is the feature vector.
+//! (`<name>.features.onnx`), whose output is the feature vector. And the bundled face mesh
+//! (`face_mesh.onnx`, mien-detect's network with PReLU and padding), outputs `points` and
+//! `score`.
 //!
 //! ```text
 //! cargo run --release -p mien-models --features onnx --example onnx_reference -- OUT_DIR
@@ -117,5 +119,42 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             serde_json::to_string(&reference)?,
         )?;
     }
+    write_face_mesh(&args)?;
+    Ok(())
+}
+
+/// The bundled face mesh network's export and outputs (interpreter and burn) on fixed inputs.
+fn write_face_mesh(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
+    use mien_detect::face_mesh::{FaceMesh, INPUT_SIDE};
+    let cpu = mien_core::device::cpu();
+    let mesh = FaceMesh::bundled(&cpu)?;
+    let description = mesh.net().describe()?;
+    let network = NativeNetwork::new(&description)?;
+    let size = 3 * INPUT_SIDE * INPUT_SIDE;
+    let images = faces(args.faces, size);
+    let (mut points, mut score) = (Vec::new(), Vec::new());
+    for image in images.chunks_exact(size) {
+        let outputs = network.run(image)?;
+        points.extend_from_slice(&outputs[0]);
+        score.extend_from_slice(&outputs[1]);
+    }
+    let shape = [args.faces, 3, INPUT_SIDE, INPUT_SIDE];
+    let tensor = Tensor::<1>::from_floats(images.as_slice(), &cpu).reshape(shape);
+    let (burn_points, burn_score) = mesh.net().forward(tensor);
+    let onnx = mien_core::graph::onnx::export(&description, &[])?;
+    std::fs::write(args.out.join("face_mesh.onnx"), &onnx)?;
+    let reference = json!({
+        "input": images,
+        "shape": shape,
+        "points": points,
+        "score": score,
+        "burn_points": mien_core::read_f32(burn_points)?,
+        "burn_score": mien_core::read_f32(burn_score)?,
+    });
+    std::fs::write(
+        args.out.join("face_mesh.json"),
+        serde_json::to_string(&reference)?,
+    )?;
+    println!("face_mesh: {} bytes", onnx.len());
     Ok(())
 }

@@ -166,6 +166,11 @@ impl FaceMesh {
         })
     }
 
+    /// The network (for its description or an export).
+    pub fn net(&self) -> &FaceMeshNet {
+        &self.net
+    }
+
     /// The mesh of the face in `face` of `photo`, levelled by `eyes` when given (e.g.
     /// BlazeFace's eye key points).
     ///
