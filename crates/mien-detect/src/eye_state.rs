@@ -128,9 +128,7 @@ impl EyeStateClassifier {
     pub fn from_bytes(bytes: &[u8], device: &Device) -> Result<Self, DetectError> {
         let net = mien_core::weights::load_module(EyeStateNet::new(device), bytes)
             .map_err(|e| DetectError::weights_from(NETWORK, e))?;
-        let native = mien_core::device::is_cpu(device)
-            .then(|| net.describe().and_then(|d| NativeNetwork::new(&d)))
-            .transpose()
+        let native = NativeNetwork::on_cpu(device, || net.describe())
             .map_err(|e| DetectError::weights_from(NETWORK, e))?;
         Ok(Self {
             net,

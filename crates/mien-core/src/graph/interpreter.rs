@@ -91,8 +91,13 @@ impl NativeNetwork {
             .collect::<Result<Vec<_>, GraphError>>()?;
         let outputs: Vec<usize> = network.outputs().iter().map(|&(_, id)| id).collect();
         let mut steps = steps;
-        fuse_epilogues(&mut steps, &outputs);
-        fold_padding(&mut steps, &outputs);
+        // How many steps read each value; neither fold changes it for a value it folds away.
+        let mut readers = vec![0usize; steps.len() + 1];
+        for step in &steps {
+            step.inputs.iter().for_each(|&v| readers[v] += 1);
+        }
+        fuse_epilogues(&mut steps, &readers, &outputs);
+        fold_padding(&mut steps, &readers, &outputs);
         let mut last_use = vec![0; steps.len() + 1];
         for (i, step) in steps.iter().enumerate() {
             step.inputs.iter().for_each(|&v| last_use[v] = i);
@@ -105,6 +110,21 @@ impl NativeNetwork {
             outputs,
             last_use,
         })
+    }
+
+    /// The network `describe` gives, compiled, when `device` is the CPU, where mien runs
+    /// networks on this interpreter; `None` on other devices (burn runs them there), without
+    /// calling `describe`.
+    ///
+    /// # Errors
+    /// Those of `describe` and [`NativeNetwork::new`].
+    pub fn on_cpu(
+        device: &burn::tensor::Device,
+        describe: impl FnOnce() -> Result<Network, GraphError>,
+    ) -> Result<Option<Self>, GraphError> {
+        crate::device::is_cpu(device)
+            .then(|| describe().and_then(|network| Self::new(&network)))
+            .transpose()
     }
 
     /// The image shape it reads.
@@ -135,12 +155,8 @@ impl NativeNetwork {
     /// [`GraphError::InputSize`] when `image` is not one image of the network's input shape.
     pub fn run_channel_last(&self, image: Vec<f32>) -> Result<Vec<Vec<f32>>, GraphError> {
         self.check_input(&image)?;
-        let InputShape {
-            channels,
-            height,
-            width,
-        } = self.input;
-        Ok(self.run_map(Map::new(height, width, channels, image)))
+        let input = self.input;
+        Ok(self.run_map(Map::new(input.height, input.width, input.channels, image)))
     }
 
     fn check_input(&self, image: &[f32]) -> Result<(), GraphError> {
@@ -239,11 +255,7 @@ impl Epilogue {
 
 /// Folds an activation or PReLU into the sum before it when nothing else reads the sum (a
 /// residual block's `activation(x + f(x))`): the step after becomes a pass-through.
-fn fuse_epilogues(steps: &mut [Step], outputs: &[usize]) {
-    let mut readers = vec![0usize; steps.len() + 1];
-    for step in steps.iter() {
-        step.inputs.iter().for_each(|&v| readers[v] += 1);
-    }
+fn fuse_epilogues(steps: &mut [Step], readers: &[usize], outputs: &[usize]) {
     for i in 0..steps.len().saturating_sub(1) {
         let sum = i + 1;
         let single_reader = steps[i + 1].inputs == [sum] && readers[sum] == 1;
@@ -266,11 +278,7 @@ fn fuse_epilogues(steps: &mut [Step], outputs: &[usize]) {
 /// Lets a depthwise convolution pad its input itself when the padding before it is the
 /// same on both axes (TensorFlow's "same" for a stride of 2 pads only after the map, which
 /// the kernel's bounds already cover): the padded copy is never made.
-fn fold_padding(steps: &mut [Step], outputs: &[usize]) {
-    let mut readers = vec![0usize; steps.len() + 1];
-    for step in steps.iter() {
-        step.inputs.iter().for_each(|&v| readers[v] += 1);
-    }
+fn fold_padding(steps: &mut [Step], readers: &[usize], outputs: &[usize]) {
     for j in 0..steps.len() {
         let padded = steps[j].inputs[0];
         if padded == 0 || readers[padded] != 1 || outputs.contains(&padded) {
